@@ -1,0 +1,319 @@
+"""The text cleaner: boilerplate out, metadata lifted, layout repaired.
+
+Works on plain text (seed files) and on text extracted from HTML alike. The
+cascade of :func:`clean_text`:
+
+1. normalize: NFKC, one kind of newline, each line stripped (NBSP and ideographic
+   spaces too); a line's indentation is remembered (list items of related-link
+   blocks are indented);
+2. page markers: the page numbers a document-sharing site puts at the start of
+   each page chunk (``\\n2、``) are removed and the split sentence joined;
+3. line rules (:data:`pipelines.rules.LINE_RULES`, in order): boilerplate lines
+   dropped, the page's tail cut, related-link sections dropped, metadata lines
+   lifted into fields;
+4. trailing author: ``...生态。(李长军)`` at the very end becomes an author;
+5. title: the first line when it reads as a title (short, no sentence end), or the
+   head of a run-on first line up to a report's opening phrase;
+6. repair: paragraphs broken mid-sentence are rejoined;
+7. metadata: values found in the HTML win over values lifted from the text; dates
+   are parsed and checked (not before 1990, not in the future).
+
+Every sentence of the report itself is kept: captions and headings are body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .rules import BYLINE_KEYS, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, compiled
+
+__all__ = ["Cleaned", "clean_text", "parse_date", "split_names"]
+
+#: Characters that end a sentence (or a paragraph that is complete).
+SENTENCE_END = "。!?!?…”’\"』」)):;;"
+#: Longest line taken as a title.
+TITLE_MAX = 60
+#: A paragraph at least this long that ends without punctuation was broken mid-sentence.
+BROKEN_MIN = 30
+
+
+@dataclass
+class Cleaned:
+    text: str
+    #: title, original_title, published (date), source_name, authors (list), editor, summary.
+    meta: dict = field(default_factory=dict)
+    #: field -> where it came from ("body:<rule>", "html:<how>").
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Line:
+    text: str
+    indented: bool = False
+
+
+class _Meta:
+    """Lifted values: the first value found for a field wins (headers precede footers)."""
+
+    def __init__(self) -> None:
+        self.values: dict = {}
+        self.provenance: dict[str, str] = {}
+
+    def set(self, key: str, value, how: str) -> None:
+        if key == "authors":
+            names = [n for n in (split_names(value) if isinstance(value, str) else value) if n]
+            if not names:
+                return
+            current = self.values.setdefault("authors", [])
+            current.extend(n for n in names if n not in current)
+            self.provenance.setdefault("authors", how)
+            return
+        if key == "published":
+            value = parse_date(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            value = value.strip(" ::|/")
+        if value and key not in self.values:
+            self.values[key] = value
+            self.provenance[key] = how
+
+
+# --------------------------------------------------------------------------- helpers
+
+_DATE_PARTS = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_ROLE_WORDS = compiled(ROLE)
+
+
+def parse_date(value: str, today: dt.date | None = None) -> dt.date | None:
+    """A byline date as a date; ``None`` if unreadable, before 1990 or in the future."""
+    m = _DATE_PARTS.search(value or "")
+    if not m:
+        return None
+    try:
+        day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    if day.year < 1990 or day > (today or dt.date.today()) + dt.timedelta(days=1):
+        return None
+    return day
+
+
+def split_names(value: str) -> list[str]:
+    """``本报记者 卢拥军 通讯员 邱军伟`` -> ``['卢拥军', '邱军伟']``."""
+    value = _ROLE_WORDS.sub(" ", value)
+    return [n for n in re.split(r"[\s、,,;;/|]+", value) if re.fullmatch(NAME, n)]
+
+
+def _is_sentence_end(text: str) -> bool:
+    return bool(text) and text[-1] in SENTENCE_END
+
+
+# --------------------------------------------------------------------------- steps
+
+def _normalize(text: str) -> list[_Line]:
+    """Step 1."""
+    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = []
+    for raw in text.split("\n"):
+        stripped = raw.strip()
+        lines.append(_Line(stripped, indented=bool(stripped) and raw[: len(raw) - len(raw.lstrip())] != ""))
+    return lines
+
+
+_PAGE_MARK = re.compile(r"^(\d{1,3})、")
+#: Page chunks of document-sharing sites are long; list items numbered 1、2、3、 are not.
+PAGE_CHUNK_MIN = 150
+
+
+def _join_page_chunks(lines: list[_Line]) -> list[_Line]:
+    """Step 2: ``1、...行\\n2、成同频共振...`` -> ``...行成同频共振...``."""
+    content = [i for i, line in enumerate(lines) if line.text]
+    marked = [i for i in content if _PAGE_MARK.match(lines[i].text)]
+    if len(marked) < 3:
+        return lines
+    numbers = [int(_PAGE_MARK.match(lines[i].text).group(1)) for i in marked]
+    consecutive = all(b == a + 1 for a, b in zip(numbers, numbers[1:])) and numbers[0] in (1, 2)
+    chunks_long = all(len(lines[i].text) >= PAGE_CHUNK_MIN for i in marked[:-1])
+    if not (consecutive and chunks_long and len(marked) >= 0.8 * len(content)):
+        return lines
+    joined = "".join(_PAGE_MARK.sub("", lines[i].text, count=1) if i in marked else lines[i].text for i in content)
+    return [_Line(joined)]
+
+
+def _apply_line_rules(lines: list[_Line], meta: _Meta) -> list[_Line]:
+    """Step 3."""
+    total = sum(len(line.text) for line in lines) or 1
+    out: list[_Line] = []
+    seen = 0
+    skipping_section = False
+    for line in lines:
+        position = seen / total
+        seen += len(line.text)
+        text = line.text
+        if not text:
+            out.append(line)
+            continue
+        if skipping_section:
+            if line.indented or text[:1] in "•·-*▪●◆" or (len(text) < 40 and not _is_sentence_end(text)):
+                continue
+            skipping_section = False
+        rule_hit = None
+        for rule in LINE_RULES:
+            m = compiled(rule.pattern).search(text)
+            if m is None:
+                continue
+            if rule.action == "byline" and not _lift_byline(text, meta):
+                continue
+            rule_hit = rule
+            if rule.action == "lift":
+                for key, value in m.groupdict().items():
+                    if value:
+                        meta.set(key, value, f"body:{rule.name}")
+            break
+        if rule_hit is None:
+            out.append(line)
+        elif rule_hit.action == "cut_tail":
+            if position >= TAIL_START:
+                return out
+            skipping_section = True
+        elif rule_hit.action == "section":
+            skipping_section = True
+        # drop / lift / byline: the line goes
+    return out
+
+
+_BYLINE_PAIR = None
+
+
+def _lift_byline(text: str, meta: _Meta) -> bool:
+    """A line of ``key: value`` pairs: lift them all. False when the line is prose."""
+    global _BYLINE_PAIR
+    if _BYLINE_PAIR is None:
+        keys = "|".join(sorted(BYLINE_KEYS, key=len, reverse=True))
+        _BYLINE_PAIR = compiled(r"(?P<key>" + keys + r")\s*[::]\s*(?P<value>.*?)(?=\s*(?:" + keys + r")\s*[::]|$)")
+    if len(text) > 120:
+        return False
+    pairs = list(_BYLINE_PAIR.finditer(text))
+    covered = sum(m.end() - m.start() for m in pairs)
+    if not pairs or covered < 0.7 * len(text.replace(" ", "")):
+        return False
+    lifted = []
+    for m in pairs:
+        key = _canonical_key(m.group("key"))
+        target = BYLINE_KEYS.get(key)
+        value = m.group("value").strip()
+        if target == "published":
+            value = value if parse_date(value) else ""
+        if target and value:
+            lifted.append((target, value, key))
+    if not lifted and not any(BYLINE_KEYS.get(_canonical_key(m.group("key"))) is None for m in pairs):
+        return False
+    for target, value, key in lifted:
+        meta.set(target, value, f"body:byline:{key}")
+    return True
+
+
+def _canonical_key(key: str) -> str:
+    for known in BYLINE_KEYS:
+        if compiled("^" + known + "$").match(key):
+            return known
+    return key
+
+
+_TRAILING_AUTHOR = compiled(
+    r"(?:(?<=[。!?”」』])|\s)[((]?(?:(?:记者|通讯员|作者|编辑|责任编辑|供稿)[::\s]*)?(?P<authors>" + NAME
+    + r"(?:[\s、,]+" + NAME + r")*)[))]\s*$"
+)
+
+
+def _trailing_author(lines: list[_Line], meta: _Meta) -> list[_Line]:
+    """Step 4: ``...生态。李长军)`` -> author 李长军 (the opening bracket is often lost)."""
+    for i in range(len(lines) - 1, -1, -1):
+        if not lines[i].text:
+            continue
+        m = _TRAILING_AUTHOR.search(lines[i].text)
+        if m and m.start() > 0 and m.group("authors") not in ("完", "结束"):
+            meta.set("authors", m.group("authors"), "body:trailing-author")
+            lines[i] = _Line(lines[i].text[: m.start()].rstrip(), lines[i].indented)
+        break
+    return lines
+
+
+def _take_title(lines: list[_Line], meta: _Meta, html_title: str | None) -> list[_Line]:
+    """Step 5."""
+    first = next((i for i, line in enumerate(lines) if line.text), None)
+    if first is None:
+        return lines
+    text = lines[first].text
+    if html_title:
+        # The HTML title wins; drop the body's repetition of it.
+        if _same_title(text, html_title):
+            lines[first] = _Line("")
+        return lines
+    if len(text) <= TITLE_MAX and not _is_sentence_end(text) and not text.startswith("——"):
+        meta.set("title", text, "body:first-line")
+        lines[first] = _Line("")
+        return lines
+    leadin = min(
+        (text.find(p) for p in TITLE_LEADINS if 6 <= text.find(p) <= TITLE_MAX), default=-1
+    )
+    if leadin > 0 and not re.search(r"[,。;:!?]", text[:leadin]):
+        meta.set("title", text[:leadin].strip(), "body:run-on-first-line")
+        lines[first] = _Line(text[leadin:], lines[first].indented)
+    return lines
+
+
+def _same_title(a: str, b: str) -> bool:
+    def squash(s):
+        return re.sub(r"\W", "", s)
+
+    a, b = squash(a), squash(b)
+    return bool(a) and (a == b or (len(a) > 6 and (a in b or b in a)))
+
+
+_LIST_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d+[、.]|[((][一二三四五六七八九十\d]+[))]|[•·▪●◆■□←→])")
+
+
+def _rejoin(lines: list[_Line]) -> list[str]:
+    """Step 6: paragraphs broken mid-sentence are joined; empty lines go."""
+    paragraphs: list[str] = []
+    for line in lines:
+        text = line.text
+        if not text:
+            continue
+        if paragraphs:
+            prev = paragraphs[-1]
+            broken = not _is_sentence_end(prev) and (
+                len(prev) >= BROKEN_MIN or re.search(r"[。!?;]", prev)
+            ) and not _LIST_START.match(text) and not _LIST_START.match(prev)
+            if broken or text[0] in ",,、。;;:)」』”":
+                paragraphs[-1] = prev + text
+                continue
+        paragraphs.append(text)
+    return paragraphs
+
+
+# --------------------------------------------------------------------------- entry point
+
+def clean_text(text: str, html_meta: dict | None = None, html_provenance: dict[str, str] | None = None) -> Cleaned:
+    """Clean one report; metadata found in the HTML (if any) wins over what the text says."""
+    meta = _Meta()
+    lines = _normalize(text or "")
+    lines = _join_page_chunks(lines)
+    lines = _apply_line_rules(lines, meta)
+    lines = _trailing_author(lines, meta)
+    html_meta = {k: v for k, v in (html_meta or {}).items() if v}
+    lines = _take_title(lines, meta, html_meta.get("title"))
+    paragraphs = _rejoin(lines)
+
+    values, provenance = dict(meta.values), dict(meta.provenance)
+    for key, value in html_meta.items():
+        if key == "published" and isinstance(value, str):
+            value = parse_date(value)
+            if value is None:
+                continue
+        values[key] = value
+        provenance[key] = (html_provenance or {}).get(key, "html")
+    return Cleaned(text="\n".join(paragraphs), meta=values, provenance=provenance)
