@@ -1,0 +1,401 @@
+"""Metadata of an HTML page, each value with where it came from.
+
+``extract_meta(tree, url) -> (meta, provenance)``; keys: title, published (``'YYYY-MM-DD'``),
+source_name, authors (list), editor. Provenance values name the source, e.g.
+``"meta[name=PubDate]"``, ``"byline:发布时间"``, ``"url:t20240513"``, ``"htmldate"``.
+
+Sources are tried most-trusted first; the first plausible value wins:
+
+1. the site config's ``meta_selectors`` (CSS or XPath per key);
+2. structured head metadata (TRS ``ArticleTitle``/``PubDate``/``ContentSource``, the
+   people.com.cn/xinhua CMS ``publishdate``/``source``/``author``, Open Graph);
+3. the byline: labelled fields (``发布时间：``, ``来源：``, ``作者：``, ``责任编辑：``) and the
+   first date printed under the headline;
+4. the URL (``t20240513_``, ``/2024-05/13/``, ``/2024/0510/``, ``/20240515/``);
+5. htmldate, last, because it also guesses from unrelated dates on the page.
+
+Dates before 1990 or after today are rejected wherever they come from (copyright
+years, scheduling widgets and typos produce both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .htmltext import node_text
+
+__all__ = ["extract_meta", "clean_title", "parse_date", "plausible_name", "url_date"]
+
+_MIN_DATE = dt.date(1990, 1, 1)
+
+#: head <meta> names (lower case) per key, most trusted first.
+_META_NAMES = {
+    "title": ("articletitle", "og:title", "twitter:title"),
+    "published": ("pubdate", "publishdate", "article:published_time", "og:release_date", "publish_date",
+                  "firstpublishedtime", "dc.date.issued", "dc.date", "datepublished", "date"),
+    "source_name": ("contentsource", "source", "og:article:source"),
+    "authors": ("article:author", "author"),
+    "editor": ("editor",),
+}
+
+_SEP = r"[ \t]*[:：][ \t]*"
+_DATE_RE = re.compile(
+    r"((?:19|20)\d{2})\s*(?:[-/.年]\s*)(\d{1,2})\s*(?:[-/.月]\s*)(\d{1,2})(?![\d])\s*日?")
+_LABELLED_DATE = (
+    # Government documents are dated by their 成文日期; the portal's PubDate is the upload day.
+    ("byline:成文日期", re.compile(r"成文日期" + _SEP)),
+    ("byline:发布时间", re.compile(r"(?:发布|发表|更新)?时间" + _SEP)),
+    ("byline:发布日期", re.compile(r"(?:发布|发表|发文)?日期" + _SEP)),
+)
+_LABEL_STOP = r"(?=\s|$|(?:19|20)\d\d[-年/.]|\||｜|　|来源|作者|编辑|责编|发布|时间|日期|字号|浏览|点击|分享|打印|【|\[|\]|】|）|\))"
+_SOURCE_RE = re.compile(r"(?:信息|稿件|文章)?来源" + _SEP + r"([^\s|｜]{2,30}?)" + _LABEL_STOP)
+_EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑)" + _SEP + r"([\u4e00-\u9fff·]{2,8}(?:[、，, ][\u4e00-\u9fff·]{2,4})*)")
+_AUTHOR_LABEL_RE = re.compile(r"(?<![本])(?:作者|撰稿|文)" + _SEP + r"([\u4e00-\u9fff·]{2,4}(?:[、，, ]+[\u4e00-\u9fff·]{2,4})*)")
+# 记者 王乐文、印朋 / 本报记者 葛灵丹 / （记者 胡晓蓉） / 通讯员 张三; not "记者了解到", not photo credits (摄)
+_REPORTER_RE = re.compile(
+    r"(?<![小])(?:记者|通讯员)[ \t]*[:：]?[ \t]*((?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s]|$)))+)(?![ \t、，,]*摄)")
+_NOT_NAME = re.compile(r"编辑|记者|作者|来源|责编|训练|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|从|在|日|月|年|网|报|社|台|站|部|院|局|委|会|中心")
+_URL_DATES = (
+    ("url:t{}", re.compile(r"[/_]t((?:19|20)\d{2})(\d{2})(\d{2})_")),
+    ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})/(\d{2})/")),
+    ("url:{}", re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/")),
+    ("url:{}", re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")),
+    ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})-(\d{2})/")),
+)
+#: Title suffix separators and what a trailing site/channel segment looks like.
+_STRONG_SPLIT = re.compile(r"\s*(?:--|_|\s-\s|\s–\s)\s*")
+_WEAK_SPLIT = re.compile(r"\s*(?:\||｜|-|\s)\s*")
+_SITE_WORDS = re.compile(r"(?:网|频道|网站|报|政府|门户|平台|新闻|在线|首页|中心|\.cn|\.com)$", re.I)
+_TAGS = re.compile(r"<[^>]+>")
+_WS = re.compile(r"\s+")
+
+
+def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str] | None = None,
+                 today: dt.date | None = None) -> tuple[dict, dict[str, str]]:
+    """(meta, provenance) of a parsed page (an ``lxml.html`` document)."""
+    today = today or dt.date.today()
+    meta: dict = {}
+    prov: dict[str, str] = {}
+    heads = _head_metas(tree)
+    lines = None  # page text lines, computed only when a byline search is needed
+
+    def page_lines() -> list[str]:
+        nonlocal lines
+        if lines is None:
+            body = tree.find("body")
+            lines = _join_labels(node_text(body if body is not None else tree).split("\n"))
+        return lines
+
+    # 1. site selectors
+    for key, selector in (meta_selectors or {}).items():
+        value = _select_text(tree, selector)
+        if value:
+            _accept(meta, prov, key, value, f"site:{selector}", today)
+
+    # title
+    if "title" not in meta:
+        _title(tree, heads, meta, prov)
+    headline_at = _headline_index(page_lines(), meta.get("title"))
+
+    # published
+    if "published" not in meta:
+        _published(tree, heads, page_lines(), headline_at, url, meta, prov, today)
+
+    # source
+    if "source_name" not in meta:
+        for name in _META_NAMES["source_name"]:
+            value = _strip_label(heads.get(name))
+            if value and not _looks_like_url(value):
+                meta["source_name"], prov["source_name"] = value, f"meta[name={heads.original(name)}]"
+                break
+        else:
+            found = _labelled(page_lines(), headline_at, _SOURCE_RE)
+            if found:
+                meta["source_name"], prov["source_name"] = found, "byline:来源"
+
+    # editor
+    if "editor" not in meta:
+        found = _labelled(page_lines(), headline_at, _EDITOR_RE, anywhere=True)
+        if found:
+            meta["editor"], prov["editor"] = _names(found)[0] if _names(found) else found, "byline:责任编辑"
+        elif plausible_name(heads.get("editor")):
+            meta["editor"], prov["editor"] = heads.get("editor").strip(), "meta[name=editor]"
+
+    # authors
+    if "authors" not in meta:
+        _authors(heads, page_lines(), headline_at, meta, prov)
+    return meta, prov
+
+
+def _join_labels(lines: list[str]) -> list[str]:
+    """Lines with a label cut from its value ("成文日期：" | "2022年01月27日", a table cell or a
+    <span> per field) joined back into one line."""
+    out: list[str] = []
+    for line in lines:
+        if out and len(out[-1]) <= 40 and out[-1].endswith((":", "：")):
+            out[-1] = out[-1] + " " + line
+        else:
+            out.append(line)
+    return out
+
+
+# --- title -----------------------------------------------------------------------------------
+
+def clean_title(title: str | None) -> str | None:
+    """A <title> without the site and channel names appended to it.
+
+    ``_``, `` - ``, ``--`` and `` – `` separate the headline from site and channel names,
+    so the text before the first one is the headline. ``|``, ``｜`` and a bare ``-`` also
+    occur inside headlines ("书记市长这一周 | …"), so after them only trailing segments that
+    look like site names (网, 频道, 日报, …) are dropped.
+    """
+    if not title:
+        return None
+    title = _WS.sub(" ", _TAGS.sub("", title)).strip()
+    head = _STRONG_SPLIT.split(title, maxsplit=1)[0].strip()
+    if len(head) >= 4:
+        title = head
+    parts = [p for p in _WEAK_SPLIT.split(title) if p]
+    while len(parts) > 1 and _SITE_WORDS.search(parts[-1]) and len(parts[-1]) <= 16:
+        parts.pop()
+    return title[: title.find(parts[-1]) + len(parts[-1])].strip() if parts else None
+
+
+def _title(tree, heads, meta, prov) -> None:
+    page_title = _WS.sub(" ", tree.findtext(".//title") or "").strip()
+    cleaned = clean_title(page_title)
+    headings = [_WS.sub(" ", h.text_content()).strip() for tag in ("h1", "h2") for h in tree.iter(tag)]
+    headings = [h for h in headings if 4 <= len(h) <= 120]
+    key = _squash(page_title)
+    # a visible heading the <title> starts with is the headline exactly as printed
+    for heading in headings:
+        if _squash(heading) and key.startswith(_squash(heading)) and len(_squash(heading)) >= len(_squash(cleaned or "")) * 0.6:
+            meta["title"], prov["title"] = heading, "h1" if heading in _texts(tree, "h1") else "h2"
+            return
+    for name in _META_NAMES["title"]:
+        value = clean_title(heads.get(name))
+        if value and len(value) >= 4:
+            meta["title"], prov["title"] = value, f"meta[name={heads.original(name)}]"
+            return
+    if cleaned:
+        meta["title"], prov["title"] = cleaned, "title" if cleaned == page_title else "title:site-suffix-removed"
+        return
+    if headings:
+        meta["title"], prov["title"] = headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
+
+
+def _texts(tree, tag: str) -> set[str]:
+    return {_WS.sub(" ", h.text_content()).strip() for h in tree.iter(tag)}
+
+
+def _squash(text: str | None) -> str:
+    return re.sub(r"[\s\u3000]+", "", text or "")
+
+
+def _headline_index(lines: list[str], title: str | None) -> int:
+    """Index of the line that prints the headline (bylines follow it); 0 when not found."""
+    key = _squash(title)[:12]
+    if not key:
+        return 0
+    for i, line in enumerate(lines):
+        if _squash(line).startswith(key) and len(line) < 200:
+            return i
+    return 0
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+def parse_date(text: str | None, today: dt.date | None = None) -> dt.date | None:
+    """The first full date (``2024-05-10``, ``2024年05月10日06:58``, ``2022.01.20``) in ``text``,
+    if it is between 1990-01-01 and ``today``."""
+    if not text:
+        return None
+    m = _DATE_RE.search(text)
+    return _valid(*m.groups(), today=today) if m else None
+
+
+def _valid(y, m, d, today=None) -> dt.date | None:
+    try:
+        date = dt.date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+    return date if _MIN_DATE <= date <= (today or dt.date.today()) else None
+
+
+def url_date(url: str | None, today: dt.date | None = None) -> tuple[dt.date, str] | None:
+    """(date, provenance) from a URL path such as ``.../t20240513_15249693.htm``."""
+    for label, rx in _URL_DATES:
+        m = rx.search(url or "")
+        if m:
+            date = _valid(*m.groups(), today=today)
+            if date:
+                return date, label.format("".join(m.groups()))
+    return None
+
+
+def _published(tree, heads, lines, headline_at, url, meta, prov, today) -> None:
+    window = lines[headline_at: headline_at + 12] if lines else []
+    def put(date, source):
+        meta["published"], prov["published"] = date.isoformat(), source
+
+    # 成文日期 first (see _LABELLED_DATE)
+    label, rx = _LABELLED_DATE[0]
+    found = _labelled_date(lines, rx, today)
+    if found:
+        return put(found, label)
+    for name in _META_NAMES["published"]:
+        date = parse_date(heads.get(name), today)
+        if date:
+            return put(date, f"meta[name={heads.original(name)}]")
+    for label, rx in _LABELLED_DATE[1:]:
+        found = _labelled_date(window, rx, today)
+        if found:
+            return put(found, label)
+    for line in window:  # the first date printed under the headline
+        date = parse_date(line, today)
+        if date:
+            return put(date, "byline:date")
+    found = url_date(url, today)
+    if found:
+        return put(*found)
+    date = _htmldate(tree, url, today)
+    if date:
+        put(date, "htmldate")
+
+
+def _labelled_date(lines, rx, today) -> dt.date | None:
+    for line in lines:
+        m = rx.search(line)
+        if m:
+            date = parse_date(line[m.end(): m.end() + 40], today)
+            if date:
+                return date
+    return None
+
+
+def _htmldate(tree, url, today) -> dt.date | None:
+    try:
+        from htmldate import find_date
+        import copy
+        # extensive_search scans every date on the page: seconds on long list-like pages, and
+        # those guesses are what the byline search above already rejected
+        found = find_date(copy.deepcopy(tree), url=url, original_date=True, extensive_search=False,
+                          max_date=today.isoformat())
+    except Exception:  # htmldate raises on odd trees; a missing date is not an error
+        return None
+    return parse_date(found, today) if found else None
+
+
+# --- people and sources ----------------------------------------------------------------------
+
+def plausible_name(value: str | None) -> bool:
+    """A person's name: 2-4 Han characters (or a ·-joined transliteration), not a CMS user id
+    like ``L_104485`` or ``105464``, not an organisation."""
+    if not value:
+        return False
+    value = value.strip()
+    if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8}", value):
+        return False
+    return not _NOT_NAME.search(value)
+
+
+def _names(found: str) -> list[str]:
+    return [n for n in re.split(r"[、，,\s]+", found) if plausible_name(n)]
+
+
+def _authors(heads, lines, headline_at, meta, prov) -> None:
+    found = _labelled(lines, headline_at, _AUTHOR_LABEL_RE)
+    if found and _names(found):
+        meta["authors"], prov["authors"] = _names(found), "byline:作者"
+        return
+    for i, line in enumerate(lines[headline_at:], start=headline_at):
+        for m in _REPORTER_RE.finditer(line):
+            names = _names(m.group(1))
+            if names:
+                meta["authors"], prov["authors"] = names, "byline:记者"
+                return
+    for name in _META_NAMES["authors"]:
+        value = (heads.get(name) or "").strip()
+        # the CMS "author" is often the account that posted the page (the editor)
+        if plausible_name(value) and value != meta.get("editor"):
+            meta["authors"], prov["authors"] = [value], f"meta[name={heads.original(name)}]"
+            return
+
+
+def _labelled(lines, start, rx, anywhere: bool = False) -> str | None:
+    """First match of ``rx`` at or after the headline (anywhere in the page if ``anywhere``)."""
+    order = lines[start:] + (lines[:start] if anywhere else [])
+    for line in order:
+        m = rx.search(line)
+        if m:
+            return m.group(1).strip()
+    return None
+
+
+def _strip_label(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = re.sub(r"^\s*(?:信息|稿件)?来源\s*[:：]\s*", "", value).strip()
+    return value or None
+
+
+def _looks_like_url(value: str) -> bool:
+    return bool(re.match(r"(?:https?:|www\.)", value, re.I))
+
+
+# --- <meta> access ---------------------------------------------------------------------------
+
+class _Heads(dict):
+    """Lower-cased meta name -> content (first non-empty wins); remembers the spelling used."""
+
+    def __init__(self):
+        super().__init__()
+        self._orig: dict[str, str] = {}
+
+    def put(self, name: str, content: str) -> None:
+        key = name.strip().lower()
+        if key and content.strip() and key not in self:
+            self[key] = content.strip()
+            self._orig[key] = name.strip()
+
+    def original(self, key: str) -> str:
+        return self._orig.get(key, key)
+
+
+def _head_metas(tree) -> _Heads:
+    heads = _Heads()
+    for m in tree.iter("meta"):
+        name = m.get("name") or m.get("property") or m.get("itemprop")
+        if name:
+            heads.put(name, m.get("content") or "")
+    return heads
+
+
+def _select_text(tree, selector: str) -> str | None:
+    from .extract import _xpath  # the one selector compiler (CSS or XPath)
+
+    for node in _xpath(selector)(tree):
+        value = node if isinstance(node, str) else (node.get("content") or node.text_content())
+        value = _WS.sub(" ", value or "").strip()
+        if value:
+            return value
+    return None
+
+
+def _accept(meta, prov, key, value, source, today) -> None:
+    """A site-selector value, parsed into the type its key holds."""
+    if key == "published":
+        date = parse_date(value, today)
+        if date:
+            meta[key], prov[key] = date.isoformat(), source
+    elif key == "authors":
+        names = _names(re.sub(r"^.*?[:：]", "", value))
+        if names:
+            meta[key], prov[key] = names, source
+    elif key in ("source_name", "editor"):
+        value = re.sub(r"^.*?[:：]\s*", "", value).strip()
+        if value:
+            meta[key], prov[key] = value, source
+    elif key == "title":
+        meta[key], prov[key] = value, source
