@@ -2,18 +2,128 @@
 
 Load-seeds, the crawl's store pipeline and reprocess all call it, so whatever must
 happen before a document is stored (reprint linking, relevance) happens once, here.
+
+For each new or changed document, in ONE transaction with the upsert:
+
+1. its MinHash fingerprint and LSH bands, its BM25 postings and its relevance are written;
+2. its reprint cluster is worked out again: LSH buckets give candidates (indexed lookups,
+   no scan), :func:`pipelines.fingerprint.similarity` confirms them, and every member of
+   the touched clusters gets ``duplicate_of`` = the earliest member (published date, then
+   first seen, then doc_id; NULL for that earliest one). An earlier-published reprint
+   that arrives later therefore takes its cluster over, and a changed document that no
+   longer matches leaves its cluster;
+3. when the seed set changed, every document's relevance is scored again (the seeds
+   are the reference set).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from .document import Document
-from .store import Store, UpsertResult
+from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
+from .relevance import RelevanceModel, is_relevant, min_relevance
+from .store import IndexEntry, Store, UpsertResult, content_hash
 
-__all__ = ["add_documents"]
+__all__ = ["add_documents", "index_entry", "relevance_model", "score_relevance", "split_relevant"]
+
+
+def relevance_model(store: Store) -> RelevanceModel:
+    """The seeds stored in ``store`` as the reference set of relevance."""
+    return RelevanceModel.from_seeds((doc_id, tokens or []) for doc_id, tokens, _text in store.seed_texts())
+
+
+def index_entry(doc: Document, model: RelevanceModel) -> IndexEntry:
+    """Everything the store keeps about a document besides its row (pure)."""
+    signature = minhash(char_shingles(doc.text))
+    terms = Counter(t.lower() for t in doc.tokens)
+    return IndexEntry(
+        doc_id=doc.doc_id,
+        fingerprint=signature,
+        bands=lsh_buckets(signature) if signature else [],
+        terms=dict(terms),
+        length=sum(terms.values()),
+        relevance=model.score(doc.tokens, doc.text, doc.doc_id),
+    )
 
 
 def add_documents(store: Store, docs: Sequence[Document]) -> UpsertResult:
     """Store a batch of documents in one transaction; returns new/updated/unchanged counts."""
-    return store.upsert_documents(docs)
+    latest = {d.doc_id: d for d in docs}  # last one wins within a batch, as in upsert_documents
+    with store.transaction():
+        before = store.index_state(list(latest))
+        result = store.upsert_documents(list(latest.values()))
+        todo = [
+            d for d in latest.values()
+            if d.doc_id not in before or not before[d.doc_id][1] or before[d.doc_id][0] != content_hash(d)
+        ]
+        if todo:
+            model = relevance_model(store)
+            entries = [index_entry(d, model) for d in todo]
+            reindexed = [d.doc_id for d in todo if d.doc_id in before and before[d.doc_id][1]]
+            store.replace_index(entries, reindexed)
+            _link_reprints(store, [e.doc_id for e in entries], reindexed)
+            if any(d.origin == "seed" for d in todo):
+                _rescore_all(store, model)
+    return result
+
+
+def _link_reprints(store: Store, changed: list[str], reindexed: list[str]) -> None:
+    # A changed document may have held its old cluster together, so the old clusters'
+    # members are linked again from their fingerprints, not from their old links.
+    affected = set(changed)
+    if reindexed:
+        affected |= {member for member, _ in store.cluster_members(reindexed)}
+    sigs = store.fingerprints(affected)
+    owners: dict[int, list[str]] = {}
+    for doc_id, sig in sigs.items():
+        for _band, bucket in lsh_buckets(sig):
+            owners.setdefault(bucket, []).append(doc_id)
+    candidates = {
+        (a, n) for bucket, n in store.band_neighbours(list(owners)) for a in owners[bucket] if a != n
+    }
+    sigs.update(store.fingerprints({n for _, n in candidates} - sigs.keys()))
+    clusters = Clusterer()
+    for doc_id in affected:
+        clusters.add(doc_id)
+    outside: set[str] = set()
+    for a, n in candidates:
+        if similarity(sigs[a], sigs[n]) >= DUPLICATE_THRESHOLD:
+            clusters.union(a, n)
+            if n not in affected:
+                outside.add(n)
+    # A matched document outside the touched clusters brings its whole cluster along;
+    # nothing in it changed, so its existing links still stand for its connections.
+    if outside:
+        for member, earliest in store.cluster_members(outside):
+            clusters.union(member, earliest)
+    keys = store.earliest_keys(clusters.members())
+    store.set_duplicate_of(clusters.assign(keys.__getitem__))
+
+
+def _rescore_all(store: Store, model: RelevanceModel) -> None:
+    values = {doc_id: model.score(tokens or [], text, doc_id) for doc_id, tokens, text in store.iter_document_texts()}
+    store.set_relevance(values)
+
+
+def score_relevance(store: Store, docs: Sequence[Document]) -> dict[str, float]:
+    """Relevance of documents not stored yet, against the seeds in ``store``."""
+    model = relevance_model(store)
+    return {d.doc_id: model.score(d.tokens, d.text, d.doc_id) for d in docs}
+
+
+def split_relevant(store: Store, docs: Sequence[Document], threshold: float | None = None
+                   ) -> tuple[list[Document], list[Document]]:
+    """``(kept, dropped)`` by relevance; threshold ``None`` reads ``$DJ_MIN_RELEVANCE`` (default 0 keeps all).
+
+    The crawl stores the kept ones with :func:`add_documents` and counts the dropped
+    ones' pages with reason ``'irrelevant'``.
+    """
+    threshold = min_relevance() if threshold is None else threshold
+    if threshold <= 0.0:
+        return list(docs), []
+    scores = score_relevance(store, docs)
+    kept = [d for d in docs if is_relevant(scores[d.doc_id], threshold)]
+    dropped = [d for d in docs if not is_relevant(scores[d.doc_id], threshold)]
+    return kept, dropped

@@ -13,6 +13,7 @@ rows.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -117,6 +118,85 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, site, reason)
     );
     """,
+    # 1 -> 2: reprint links, relevance, the LSH band table and the BM25 index, plus the
+    # SQL macros users call from `djcrawl query` (macros made here persist in the file,
+    # so read-only connections can call them). BM25: k1 = 1.2, b = 0.75.
+    """
+    ALTER TABLE documents ADD COLUMN fingerprint UINTEGER[];   -- MinHash signature (pipelines/fingerprint.py)
+    ALTER TABLE documents ADD COLUMN duplicate_of VARCHAR;     -- earliest document of its reprint cluster
+    ALTER TABLE documents ADD COLUMN relevance DOUBLE;         -- 0..1 closeness to the seed reports
+    CREATE TABLE doc_bands (band SMALLINT NOT NULL, bucket UBIGINT NOT NULL, doc_id VARCHAR NOT NULL);
+    CREATE INDEX doc_bands_bucket ON doc_bands (bucket);
+    CREATE TABLE doc_terms (term VARCHAR NOT NULL, doc_id VARCHAR NOT NULL, tf INTEGER NOT NULL);
+    CREATE INDEX doc_terms_term ON doc_terms (term);
+    CREATE TABLE doc_vocab (term VARCHAR PRIMARY KEY, df INTEGER NOT NULL);
+    CREATE TABLE doc_lengths (doc_id VARCHAR PRIMARY KEY, length INTEGER NOT NULL);
+
+    CREATE MACRO bm25_stats() AS TABLE
+        SELECT count(*)::DOUBLE AS n, coalesce(avg(length), 1)::DOUBLE AS avgdl FROM doc_lengths;
+
+    -- BM25 of every document holding at least one of the (already segmented) terms.
+    CREATE MACRO bm25_terms(qterms) AS TABLE
+        WITH q AS (
+            SELECT term, df FROM doc_vocab
+            WHERE df > 0 AND term IN (SELECT DISTINCT lower(unnest(qterms)))
+        ), hits AS (
+            SELECT t.doc_id, t.term, t.tf, q.df FROM doc_terms t JOIN q USING (term)
+            WHERE t.term IN (SELECT term FROM q)
+        )
+        SELECT h.doc_id,
+               sum(ln(1 + (s.n - h.df + 0.5) / (h.df + 0.5))
+                   * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * l.length / s.avgdl))) AS score,
+               count(*)::INTEGER AS matched_terms
+        FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() s
+        GROUP BY h.doc_id;
+
+    -- SQL has no segmenter: the terms of a query are the indexed words found in it,
+    -- longest first (a word inside a longer matched word is dropped).
+    CREATE MACRO query_terms(q) AS (
+        WITH m AS (
+            SELECT term FROM doc_vocab
+            WHERE df > 0 AND contains(lower(q), term) AND (length(term) > 1 OR length(trim(q)) = 1)
+        )
+        SELECT coalesce(list(a.term ORDER BY a.term), []::VARCHAR[]) FROM m a
+        WHERE NOT EXISTS (SELECT 1 FROM m b WHERE length(b.term) > length(a.term) AND contains(b.term, a.term))
+    );
+
+    CREATE MACRO search_bm25(q) AS TABLE
+        SELECT d.doc_id, d.title, d.published, d.site, b.score, b.matched_terms, d.duplicate_of
+        FROM bm25_terms(query_terms(q)) b JOIN documents d USING (doc_id)
+        ORDER BY b.score DESC, d.doc_id;
+
+    -- "More like this": the document's 40 heaviest terms (tf-idf) as a weighted BM25
+    -- query, divided by the document's own score (a verbatim copy scores about 1);
+    -- jaccard is the MinHash estimate of shared text (near 1 for reprints).
+    CREATE MACRO similar_to(id) AS TABLE
+        WITH src_tf AS (
+            SELECT lower(t) AS term, count(*) AS tf
+            FROM (SELECT unnest(tokens) AS t FROM documents WHERE doc_id = id) GROUP BY 1
+        ), src AS (
+            SELECT s.term, (1 + ln(s.tf)) * ln(1 + (st.n - v.df + 0.5) / (v.df + 0.5)) AS w
+            FROM src_tf s JOIN doc_vocab v USING (term) CROSS JOIN bm25_stats() st
+            WHERE v.df > 0 ORDER BY w DESC, s.term LIMIT 40
+        ), hits AS (
+            SELECT t.doc_id, t.tf, src.w, v.df FROM doc_terms t JOIN src USING (term) JOIN doc_vocab v USING (term)
+            WHERE t.term IN (SELECT term FROM src)
+        ), scored AS (
+            SELECT h.doc_id,
+                   sum(h.w * ln(1 + (st.n - h.df + 0.5) / (h.df + 0.5))
+                       * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * l.length / st.avgdl))) AS raw
+            FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() st
+            GROUP BY h.doc_id
+        ), self AS (SELECT raw FROM scored WHERE doc_id = id)
+        SELECT d.doc_id, d.title, d.published, d.site, sc.raw / self.raw AS score,
+               (SELECT list_sum(list_transform(range(1, len(o.fingerprint) + 1),
+                                lambda i: (o.fingerprint[i] = d.fingerprint[i])::INTEGER))::DOUBLE
+                       / len(o.fingerprint) FROM documents o WHERE o.doc_id = id) AS jaccard,
+               d.duplicate_of
+        FROM scored sc CROSS JOIN self JOIN documents d ON d.doc_id = sc.doc_id
+        WHERE sc.doc_id <> id
+        ORDER BY score DESC, d.doc_id;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -170,6 +250,18 @@ class UpsertResult:
 
 
 @dataclass
+class IndexEntry:
+    """What the store stage computed for one document: see pipelines/corpus.py."""
+
+    doc_id: str
+    fingerprint: list[int] | None
+    bands: list[tuple[int, int]]
+    terms: dict[str, int]
+    length: int
+    relevance: float | None
+
+
+@dataclass
 class PageRecord:
     """One fetched page as stored in ``pages``; ``body`` is the raw, uncompressed bytes."""
 
@@ -214,6 +306,7 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
         self.path = Path(path)
         self.read_only = read_only
+        self._tx_depth = 0
         if read_only and not self.path.exists():
             raise StoreError(f"database {self.path} does not exist (run `djcrawl load-seeds` or `djcrawl demo` first)")
         if self.path.is_dir():
@@ -284,6 +377,27 @@ class Store:
     def schema_version(self) -> int:
         return self._version()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction; nested uses join the outer one, so a caller can group several writes."""
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield
+            finally:
+                self._tx_depth -= 1
+            return
+        self.con.execute("BEGIN")
+        self._tx_depth = 1
+        try:
+            yield
+        except BaseException:
+            self._tx_depth = 0
+            self.con.execute("ROLLBACK")
+            raise
+        self._tx_depth = 0
+        self.con.execute("COMMIT")
+
     # -- documents
 
     def upsert_documents(self, docs: Sequence[Document]) -> UpsertResult:
@@ -310,8 +424,7 @@ class Store:
             for name in _DOC_COLUMNS:
                 rows[name].append(values[name])
         batch = pa.table(rows, schema=_DOC_SCHEMA)
-        self.con.execute("BEGIN")
-        try:
+        with self.transaction():
             self.con.register("_doc_batch", batch)
             existing = dict(
                 self.con.execute(
@@ -329,10 +442,6 @@ class Store:
                 """
             )
             self.con.unregister("_doc_batch")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         for doc_id, h in hashes.items():
             if doc_id not in existing:
                 result.new += 1
@@ -437,9 +546,19 @@ class Store:
         row = self.con.execute("SELECT etag, last_modified FROM pages WHERE url = ?", [url]).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
-    def iter_pages(self, site: str | None = None, kind: str | None = None, batch: int = 500) -> Iterator[PageRecord]:
+    def get_page(self, url: str) -> PageRecord | None:
+        """The stored page of a URL (body decompressed): a 304 answer is read from here."""
+        for page in self.iter_pages(url=url):
+            return page
+        return None
+
+    def iter_pages(self, site: str | None = None, kind: str | None = None, batch: int = 500,
+                   url: str | None = None) -> Iterator[PageRecord]:
         """Stored pages with their bodies decompressed, in URL order, fetched in batches."""
         where, params = [], []
+        if url is not None:
+            where.append("url = ?")
+            params.append(url)
         if site is not None:
             where.append("site = ?")
             params.append(site)
@@ -504,6 +623,183 @@ class Store:
             "SELECT site, reason, count FROM crawl_run_counts WHERE run_id = ?", [run_id]
         ).fetchall()
         return {(s, r): n for s, r, n in rows}
+
+    # -- reprint links, relevance and the search index (driven by pipelines/corpus.py)
+
+    def index_state(self, doc_ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """doc_id -> (content_hash, already indexed?) for the stored ones among ``doc_ids``."""
+        rows = self.con.execute(
+            """SELECT d.doc_id, d.content_hash, l.doc_id IS NOT NULL
+               FROM documents d LEFT JOIN doc_lengths l USING (doc_id)
+               WHERE d.doc_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [list(doc_ids)],
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def unindexed_doc_ids(self) -> list[str]:
+        """Documents stored without fingerprint and postings (e.g. written before schema 2)."""
+        return [r[0] for r in self.con.execute(
+            "SELECT doc_id FROM documents WHERE doc_id NOT IN (SELECT doc_id FROM doc_lengths) ORDER BY doc_id"
+        ).fetchall()]
+
+    def replace_index(self, entries: Sequence["IndexEntry"], reindexed: Sequence[str] = ()) -> None:
+        """Write fingerprints, LSH bands, BM25 postings and relevance; ``reindexed`` ids lose their old rows first."""
+        if not entries:
+            return
+        bands = {"band": [], "bucket": [], "doc_id": []}
+        terms = {"term": [], "doc_id": [], "tf": []}
+        docs = {"doc_id": [], "fingerprint": [], "relevance": [], "length": []}
+        for e in entries:
+            for band, bucket in e.bands:
+                bands["band"].append(band)
+                bands["bucket"].append(bucket)
+                bands["doc_id"].append(e.doc_id)
+            for term, tf in e.terms.items():
+                terms["term"].append(term)
+                terms["doc_id"].append(e.doc_id)
+                terms["tf"].append(tf)
+            docs["doc_id"].append(e.doc_id)
+            docs["fingerprint"].append(e.fingerprint)
+            docs["relevance"].append(e.relevance)
+            docs["length"].append(e.length)
+        band_t = pa.table(bands, schema=pa.schema([("band", pa.int16()), ("bucket", pa.uint64()), ("doc_id", pa.string())]))
+        term_t = pa.table(terms, schema=pa.schema([("term", pa.string()), ("doc_id", pa.string()), ("tf", pa.int32())]))
+        doc_t = pa.table(docs, schema=pa.schema([("doc_id", pa.string()), ("fingerprint", pa.list_(pa.uint32())),
+                                                  ("relevance", pa.float64()), ("length", pa.int32())]))
+        with self.transaction():
+            if reindexed:
+                old = [list(reindexed)]
+                # Old postings leave the document frequencies before they are deleted.
+                self.con.execute(
+                    """UPDATE doc_vocab SET df = doc_vocab.df - c.n
+                       FROM (SELECT term, count(*) AS n FROM doc_terms
+                             WHERE doc_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY term) c
+                       WHERE doc_vocab.term = c.term""",
+                    old,
+                )
+                self.con.execute("DELETE FROM doc_terms WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))", old)
+                self.con.execute("DELETE FROM doc_bands WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))", old)
+            self.con.register("_idx_bands", band_t)
+            self.con.register("_idx_terms", term_t)
+            self.con.register("_idx_docs", doc_t)
+            try:
+                self.con.execute("INSERT INTO doc_bands SELECT band, bucket, doc_id FROM _idx_bands")
+                self.con.execute("INSERT INTO doc_terms SELECT term, doc_id, tf FROM _idx_terms")
+                self.con.execute(
+                    """INSERT INTO doc_vocab SELECT term, count(*) FROM _idx_terms GROUP BY term
+                       ON CONFLICT (term) DO UPDATE SET df = df + excluded.df"""
+                )
+                self.con.execute(
+                    """INSERT INTO doc_lengths SELECT doc_id, length FROM _idx_docs
+                       ON CONFLICT (doc_id) DO UPDATE SET length = excluded.length"""
+                )
+                self.con.execute(
+                    """UPDATE documents SET fingerprint = b.fingerprint, relevance = b.relevance
+                       FROM _idx_docs b WHERE documents.doc_id = b.doc_id"""
+                )
+            finally:
+                for name in ("_idx_bands", "_idx_terms", "_idx_docs"):
+                    self.con.unregister(name)
+
+    def band_neighbours(self, buckets: Sequence[int]) -> list[tuple[int, str]]:
+        """``(bucket, doc_id)`` of every document in one of these LSH buckets (an index lookup each)."""
+        if not buckets:
+            return []
+        return self.con.execute(
+            "SELECT bucket, doc_id FROM doc_bands WHERE bucket IN (SELECT unnest(?::UBIGINT[]))",
+            [list(set(buckets))],
+        ).fetchall()
+
+    def fingerprints(self, doc_ids: Iterable[str]) -> dict[str, list[int]]:
+        rows = self.con.execute(
+            "SELECT doc_id, fingerprint FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[])) AND fingerprint IS NOT NULL",
+            [list(set(doc_ids))],
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def cluster_members(self, doc_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """``(member, earliest)`` for every document of the reprint clusters these documents belong to."""
+        return [tuple(r) for r in self.con.execute(
+            """SELECT doc_id, coalesce(duplicate_of, doc_id) FROM documents WHERE coalesce(duplicate_of, doc_id) IN (
+                   SELECT coalesce(duplicate_of, doc_id) FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[])))""",
+            [list(set(doc_ids))],
+        ).fetchall()]
+
+    def earliest_keys(self, doc_ids: Iterable[str]) -> dict[str, tuple]:
+        """Sort key of "earliest": published (unknown last), then first seen (fetched, else loaded), then doc_id."""
+        rows = self.con.execute(
+            """SELECT doc_id, published, coalesce(fetched_at, loaded_at) FROM documents
+               WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [list(set(doc_ids))],
+        ).fetchall()
+        return {
+            r[0]: (r[1] is None, r[1] or dt.date.max, r[2] or dt.datetime.max, r[0])
+            for r in rows
+        }
+
+    def set_duplicate_of(self, links: dict[str, str | None]) -> int:
+        """Point documents at the earliest of their cluster (None: it is the original); returns rows changed."""
+        if not links:
+            return 0
+        t = pa.table({"doc_id": list(links), "duplicate_of": list(links.values())},
+                     schema=pa.schema([("doc_id", pa.string()), ("duplicate_of", pa.string())]))
+        with self.transaction():
+            self.con.register("_dup_links", t)
+            try:
+                changed = self.con.execute(
+                    """UPDATE documents SET duplicate_of = b.duplicate_of FROM _dup_links b
+                       WHERE documents.doc_id = b.doc_id AND documents.duplicate_of IS DISTINCT FROM b.duplicate_of"""
+                ).fetchone()[0]
+            finally:
+                self.con.unregister("_dup_links")
+        return changed
+
+    def seed_texts(self) -> list[tuple[str, list[str], str]]:
+        """``(doc_id, tokens, text)`` of the seed documents: the reference set of relevance."""
+        return [tuple(r) for r in self.con.execute(
+            "SELECT doc_id, tokens, text FROM documents WHERE origin = 'seed' ORDER BY doc_id"
+        ).fetchall()]
+
+    def iter_document_texts(self, batch: int = 1000) -> Iterator[tuple[str, list[str], str]]:
+        cur = self.con.execute("SELECT doc_id, tokens, text FROM documents ORDER BY doc_id")
+        while rows := cur.fetchmany(batch):
+            yield from (tuple(r) for r in rows)
+
+    def set_relevance(self, values: dict[str, float]) -> None:
+        if not values:
+            return
+        t = pa.table({"doc_id": list(values), "relevance": list(values.values())},
+                     schema=pa.schema([("doc_id", pa.string()), ("relevance", pa.float64())]))
+        with self.transaction():
+            self.con.register("_relevance", t)
+            try:
+                self.con.execute(
+                    "UPDATE documents SET relevance = b.relevance FROM _relevance b WHERE documents.doc_id = b.doc_id"
+                )
+            finally:
+                self.con.unregister("_relevance")
+
+    def bm25_search(self, terms: Sequence[str], *, limit: int = 10, site: str | None = None,
+                    since: dt.date | None = None) -> list[dict]:
+        """Documents ranked by BM25 for segmented query terms (the ``bm25_terms`` macro), best first."""
+        cur = self.con.execute(
+            """SELECT b.doc_id, d.title, d.published, d.site, b.score, b.matched_terms, d.duplicate_of, d.text
+               FROM bm25_terms(?::VARCHAR[]) b JOIN documents d USING (doc_id)
+               WHERE (?::VARCHAR IS NULL OR d.site = ?) AND (?::DATE IS NULL OR d.published >= ?)
+               ORDER BY b.score DESC, b.doc_id LIMIT ?""",
+            [list(terms), site, site, since, since, limit],
+        )
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def similar_documents(self, doc_id: str, *, limit: int = 10) -> list[dict]:
+        """Nearest documents to one document (the ``similar_to`` macro), best first."""
+        cur = self.con.execute("SELECT * FROM similar_to(?) LIMIT ?", [doc_id, limit])
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def document_exists(self, doc_id: str) -> bool:
+        return self.con.execute("SELECT count(*) FROM documents WHERE doc_id = ?", [doc_id]).fetchone()[0] > 0
 
     # -- ad-hoc SQL (the `query` command)
 

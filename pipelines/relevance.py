@@ -1,0 +1,182 @@
+"""Relevance: how close a document is to party-building reports of procuratorates (0..1).
+
+The reference set is the seed documents (``origin = 'seed'``). A document scores by
+
+- its TF-IDF cosine to the nearest seed and to the seeds' centroid (jieba's IDF table,
+  sublinear tf, words of two or more characters that are not stopwords), and
+- the share of a topic lexicon (``pipelines/data/topic_lexicon.txt``) it uses,
+
+each mapped to 0..1 and weighted (``WEIGHTS``). A seed is scored against the OTHER seeds
+(leave-one-out), so its score says how typical it is instead of a trivial 1.0.
+
+Cosines of two different reports on the same topic sit around 0.2-0.4 and of unrelated
+news below 0.05, hence the saturation points: a cosine of ``SIM_FULL`` already counts as
+fully similar. The numbers were set on the seeds against the news pages in
+``/work/shared/fixtures`` and a sports report (tests/test_dedup.py).
+
+The crawl keeps a page as a document only when ``is_relevant(score, threshold)``; the
+threshold comes from ``DJ_MIN_RELEVANCE`` (default 0: keep everything).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DjcrawlError
+
+__all__ = [
+    "LEXICON_PATH", "RelevanceModel", "term_vector", "cosine", "load_lexicon", "min_relevance",
+    "is_relevant", "MIN_RELEVANCE_ENV",
+]
+
+DATA_DIR = Path(__file__).with_name("data")
+LEXICON_PATH = DATA_DIR / "topic_lexicon.txt"
+MIN_RELEVANCE_ENV = "DJ_MIN_RELEVANCE"
+
+#: Cosine (to the nearest seed, to the seed centroid) that counts as fully similar.
+SIM_FULL = 0.35
+CENTROID_FULL = 0.45
+#: Distinct lexicon words that count as fully on topic.
+LEXICON_FULL = 12
+#: Weights of nearest-seed similarity, centroid similarity and lexicon coverage.
+WEIGHTS = (0.4, 0.3, 0.3)
+
+
+def _read_words(path: Path) -> tuple[str, ...]:
+    words = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            words.append(line)
+    return tuple(dict.fromkeys(words))
+
+
+@functools.lru_cache(maxsize=4)
+def load_lexicon(path: Path = LEXICON_PATH) -> tuple[str, ...]:
+    return _read_words(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    # jieba's IDF table (the one the normalizer's keywords use): fixed, so a score does not
+    # drift as the corpus grows and stored relevance values stay comparable.
+    import jieba
+
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    idf: dict[str, float] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            word, _, value = line.rstrip("\n").partition(" ")
+            if value:
+                idf[word] = float(value)
+    values = sorted(idf.values())
+    return idf, values[len(values) // 2]
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    path = DATA_DIR / "stopwords.txt"
+    return frozenset(_read_words(path)) if path.exists() else frozenset()
+
+
+def term_vector(tokens: Iterable[str]) -> dict[str, float]:
+    """Unit-length TF-IDF vector (sublinear tf) of a document's content words."""
+    stop = _stopwords()
+    counts = Counter(t.lower() for t in tokens if len(t) > 1 and t not in stop and not t.isdigit())
+    if not counts:
+        return {}
+    idf, default = _idf()
+    vec = {t: (1.0 + math.log(n)) * idf.get(t, default) for t, n in counts.items()}
+    norm = math.sqrt(sum(w * w for w in vec.values()))
+    return {t: w / norm for t, w in vec.items()}
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+def _centroid(vectors: Sequence[dict[str, float]]) -> dict[str, float]:
+    acc: dict[str, float] = {}
+    for v in vectors:
+        for t, w in v.items():
+            acc[t] = acc.get(t, 0.0) + w
+    norm = math.sqrt(sum(w * w for w in acc.values()))
+    return {t: w / norm for t, w in acc.items()} if norm else {}
+
+
+@dataclass
+class RelevanceModel:
+    """Seed vectors and the lexicon; ``score`` is pure and cheap (one pass over a document)."""
+
+    seeds: dict[str, dict[str, float]] = field(default_factory=dict)
+    lexicon: tuple[str, ...] = field(default_factory=load_lexicon)
+
+    def __post_init__(self) -> None:
+        self._centroids: dict[str | None, dict[str, float]] = {}
+
+    @classmethod
+    def from_seeds(cls, seeds: Iterable[tuple[str, Sequence[str]]], lexicon: tuple[str, ...] | None = None):
+        """From ``(doc_id, tokens)`` of the seed documents."""
+        return cls(seeds={doc_id: term_vector(tokens) for doc_id, tokens in seeds},
+                   lexicon=lexicon if lexicon is not None else load_lexicon())
+
+    @property
+    def signature(self) -> tuple[str, ...]:
+        return tuple(sorted(self.seeds))
+
+    def _centroid_without(self, exclude: str | None) -> dict[str, float]:
+        if exclude not in self._centroids:
+            self._centroids[exclude] = _centroid([v for k, v in self.seeds.items() if k != exclude])
+        return self._centroids[exclude]
+
+    def lexicon_score(self, text: str) -> float:
+        if not self.lexicon:
+            return 0.0
+        hits = sum(1 for word in self.lexicon if word in text)
+        return min(1.0, hits / min(LEXICON_FULL, len(self.lexicon)))
+
+    def parts(self, tokens: Sequence[str], text: str, doc_id: str | None = None) -> tuple[float, float, float]:
+        """``(nearest-seed cosine, centroid cosine, lexicon share)`` before saturation and weights."""
+        vec = term_vector(tokens)
+        others = [v for k, v in self.seeds.items() if k != doc_id]
+        nearest = max((cosine(vec, v) for v in others), default=0.0)
+        centroid = cosine(vec, self._centroid_without(doc_id)) if others else 0.0
+        return nearest, centroid, self.lexicon_score(text)
+
+    def score(self, tokens: Sequence[str], text: str, doc_id: str | None = None) -> float:
+        """Relevance in 0..1; ``doc_id`` of a seed leaves that seed out of the reference set."""
+        nearest, centroid, lexicon = self.parts(tokens, text, doc_id)
+        w_near, w_cent, w_lex = WEIGHTS
+        if not any(k != doc_id for k in self.seeds):
+            # No seeds loaded yet: the lexicon alone decides.
+            return round(lexicon, 4)
+        value = (w_near * min(1.0, nearest / SIM_FULL) + w_cent * min(1.0, centroid / CENTROID_FULL)
+                 + w_lex * lexicon)
+        return round(min(1.0, value), 4)
+
+
+def min_relevance(value: str | None = None) -> float:
+    """The crawl's keep threshold: ``value`` or ``$DJ_MIN_RELEVANCE``, default 0 (keep all)."""
+    raw = value if value is not None else os.environ.get(MIN_RELEVANCE_ENV, "")
+    if raw is None or str(raw).strip() == "":
+        return 0.0
+    try:
+        threshold = float(raw)
+    except ValueError:
+        raise DjcrawlError(f"{MIN_RELEVANCE_ENV}={raw!r} is not a number between 0 and 1") from None
+    if not 0.0 <= threshold <= 1.0:
+        raise DjcrawlError(f"{MIN_RELEVANCE_ENV}={raw!r} is not a number between 0 and 1")
+    return threshold
+
+
+def is_relevant(score: float, threshold: float) -> bool:
+    """Keep a crawled article as a document? Threshold 0 keeps everything."""
+    return threshold <= 0.0 or score >= threshold
