@@ -1,0 +1,27 @@
+# The two commands of the README. Everything they need is set up here, on a fresh machine too.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+DB     ?= data/djcrawl.duckdb
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the embedded default: load the seed reports and show what was stored.
+run: $(STAMP)
+	$(VENV)/bin/djcrawl load-seeds --db $(DB)
+	$(VENV)/bin/djcrawl query "select origin, script, count(*) as documents, sum(length(text)) as chars from documents group by all order by all" --db $(DB)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)
