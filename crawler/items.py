@@ -1,0 +1,38 @@
+"""What the spider yields: raw fetched pages. Extraction happens in the pipelines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = ["PageItem", "PagePart"]
+
+
+@dataclass
+class PagePart:
+    """A later page of a multi-page article (``t..._1.shtml``)."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None = None
+
+
+@dataclass
+class PageItem:
+    #: The page's identity: the URL as linked on the site (not a mirror or redirect URL).
+    url: str
+    final_url: str
+    site: str
+    status: int
+    #: ``'article'`` (URL of an article pattern) or ``'list'`` (a channel list page).
+    kind: str
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: dt.datetime = field(default_factory=dt.datetime.now)
+    parts: list[PagePart] = field(default_factory=list)
+    #: Set by DocumentPipeline: a Document, or a NotArticle with the reason.
+    outcome: object = None

@@ -1,0 +1,56 @@
+"""Downloader middlewares: the offline mirror switch and conditional list requests."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest
+
+from .siteconfig import load_sites
+
+__all__ = ["MirrorMiddleware", "ConditionalRequestMiddleware"]
+
+
+class MirrorMiddleware:
+    """With ``DJ_MIRROR_URL`` set, send every request for a configured host to the mirror.
+
+    The mirror is used as an HTTP proxy, so the request keeps its real URL (and the
+    stored ``url`` is the site's), robots.txt is asked of the same host, and the
+    configs run unchanged. Requests for other hosts are dropped: a mirror run
+    must never reach the network.
+    """
+
+    def __init__(self, mirror_url: str, hosts: set[str]):
+        self.mirror_url = mirror_url.rstrip("/")
+        self.hosts = hosts
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        mirror = crawler.settings.get("DJ_MIRROR_URL") or ""
+        hosts = {d for cfg in load_sites() for d in cfg.allowed_domains} if mirror else set()
+        return cls(mirror, hosts)
+
+    def process_request(self, request):
+        if not self.mirror_url:
+            return None
+        host = (urlsplit(request.url).hostname or "").lower()
+        if host not in self.hosts:
+            raise IgnoreRequest(f"mirror mode: {host} is not a configured host")
+        request.meta["proxy"] = self.mirror_url
+        return None
+
+
+class ConditionalRequestMiddleware:
+    """Ask for list pages with the validators of their last fetch (``If-None-Match``, ``If-Modified-Since``).
+
+    The spider puts the stored validators in ``request.meta["dj_validators"]``; a
+    304 answer is let through to the spider, which then reads the stored body.
+    """
+
+    def process_request(self, request):
+        etag, last_modified = request.meta.get("dj_validators") or (None, None)
+        if etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = etag
+        if last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = last_modified
+        return None

@@ -1,0 +1,205 @@
+"""The pages the offline mirror serves, built once from ``manifest.toml``.
+
+Pure: reads the manifest, the templates, the seed texts and the real fixture
+pages, and returns ``{url: MirrorPage}`` keyed by the real site URL. No server here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from urllib.parse import urljoin, urlsplit
+
+__all__ = ["MirrorPage", "MirrorSite", "build_mirror", "project_root", "MANIFEST"]
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "manifest.toml"
+TEMPLATES = HERE / "templates"
+
+
+def project_root() -> Path:
+    return HERE.parent.parent
+
+
+@dataclass
+class MirrorPage:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/html"
+    #: list pages get validators so a re-run can be answered with 304
+    etag: str | None = None
+    last_modified: str | None = None
+    location: str | None = None
+
+
+@dataclass
+class MirrorSite:
+    name: str
+    hosts: set[str]
+    robots: bytes
+    channels: list[str]
+    #: the article URLs its lists link to (real or built pages, not errors or forbidden ones)
+    article_urls: list[str] = field(default_factory=list)
+    forbidden_urls: list[str] = field(default_factory=list)
+    error_urls: list[str] = field(default_factory=list)
+
+
+# A fixed date: the mirror's pages never change, so their validators never do.
+_LAST_MODIFIED = "Mon, 02 Jan 2023 08:00:00 GMT"
+
+_CREATE_PAGE_JS = """<script type="text/javascript">
+function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPageExt){
+  if(_nPageCount == null || _nPageCount<=1){ return; }
+  var nCurrIndex = _nCurrIndex || 0;
+  if(nCurrIndex < _nPageCount-1){
+    document.write("<a href=\\""+_sPageName+"_" + (nCurrIndex+1) + "."+_sPageExt+"\\">下一页</a>");
+  }
+}
+createPageHTML($total, $cur, "$name", "$ext");
+</script>"""
+
+
+def _seed_paragraphs(root: Path, stem: str, skip_lines: int) -> list[str]:
+    text = (root / "seeds" / "documents" / f"{stem}.txt").read_text(encoding="utf-8")
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines[skip_lines:] if ln]
+    return lines
+
+
+def _paragraph_html(paragraphs: list[str]) -> str:
+    return "\n".join(f"<p>　　{html.escape(p)}</p>" for p in paragraphs)
+
+
+def _date_cn(date: str) -> str:
+    y, m, d = date.split("-")
+    return f"{y}年{m}月{d}日"
+
+
+def _stem_ext(url: str) -> tuple[str, str]:
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    stem, _, ext = name.rpartition(".")
+    return stem, ext
+
+
+def _pager(kind: str, total: int, cur: int, name: str, ext: str, page_url: str | None = None,
+           first_next: int = 1) -> str:
+    """Pagination markup: the TRS script call, or plain links (``cur`` counts from 0)."""
+    if kind == "createPageHTML":
+        return Template(_CREATE_PAGE_JS).substitute(total=total, cur=cur, name=name, ext=ext)
+    if total <= 1:
+        return ""
+
+    def href(i: int) -> str:
+        return f"{name}.{ext}" if i == 0 else page_url.replace("{n}", str(first_next + i - 1))
+
+    links = " ".join(
+        f'<span class="cur">{i + 1}</span>' if i == cur else f'<a href="{href(i)}">{i + 1}</a>'
+        for i in range(total)
+    )
+    nxt = f' <a href="{href(cur + 1)}">下一页</a>' if cur + 1 < total else ""
+    return f'<div class="page_n clearfix">{links}{nxt}</div>'
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+
+
+def _built_article(root: Path, site_title: str, channel_title: str, a: dict) -> dict[str, bytes]:
+    """A page in the site's layout from a seed text; ``parts`` > 1 splits it like a TRS multi-page article."""
+    paragraphs = _seed_paragraphs(root, a["seed"], a.get("skip_lines", 1))
+    parts = max(1, a.get("parts", 1))
+    size = math.ceil(len(paragraphs) / parts)
+    template = Template((TEMPLATES / a["template"]).read_text(encoding="utf-8"))
+    charset = a.get("charset", "utf-8")
+    stem, ext = _stem_ext(a["url"])
+    out = {}
+    for i in range(parts):
+        chunk = paragraphs[i * size:(i + 1) * size]
+        page = template.substitute(
+            title=html.escape(a["title"]), date=a["date"], date_cn=_date_cn(a["date"]), time="08:30:00",
+            source=html.escape(a.get("source", site_title)), author=html.escape(a.get("author", "")),
+            editor=html.escape(a.get("editor", "")), site_title=site_title, channel_title=channel_title,
+            body=_paragraph_html(chunk),
+            pager=_pager("createPageHTML", parts, i, stem, ext) if parts > 1 else "",
+        )
+        url = a["url"] if i == 0 else urljoin(a["url"], f"{stem}_{i}.{ext}")
+        out[url] = page.encode(charset)
+    return out
+
+
+def _list_pages(site: dict, layout: dict, channel: dict, rows: list[dict]) -> dict[str, bytes]:
+    per_page = site.get("per_page", 5)
+    total = max(1, math.ceil(len(rows) / per_page))
+    stem, ext = _stem_ext(channel["url"])
+    page_url = layout["page_url"].replace("$ext", ext)
+    row_t = Template(layout["row"])
+    list_t = Template((TEMPLATES / "list.html").read_text(encoding="utf-8"))
+    channel_dir = channel["url"].rsplit("/", 1)[0] + "/"
+
+    def href(url: str) -> str:
+        # lists link their own channel's articles relatively (./202012/t..._1.shtml), as TRS lists do
+        return "./" + url[len(channel_dir):] if url.startswith(channel_dir) else url
+
+    out = {}
+    for i in range(total):
+        chunk = rows[i * per_page:(i + 1) * per_page]
+        body = "\n".join(
+            row_t.substitute(href=html.escape(href(r["url"])), title=html.escape(r["title"]), date=r.get("date", ""))
+            for r in chunk
+        )
+        page = list_t.substitute(
+            charset_declared="utf-8", site_title=site["title"], channel_title=channel["title"],
+            container_open=layout["container"], container_close=layout.get("container_close", "</ul>"),
+            rows=body,
+            pager=_pager(layout["pager"], total, i, stem, ext, page_url, layout["first_next_number"]),
+        )
+        name = f"{stem}.{ext}" if i == 0 else page_url.replace("{n}", str(layout["first_next_number"] + i - 1))
+        out[urljoin(channel["url"], name)] = page.encode("utf-8")
+    return out
+
+
+def build_mirror(root: Path | None = None, manifest: Path = MANIFEST) -> tuple[dict[str, MirrorPage], dict[str, MirrorSite]]:
+    """``({url: page}, {site name: site})`` for every site of the manifest."""
+    root = root or project_root()
+    data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    fixtures = root / "tests" / "fixtures" / "real_sites"
+    pages: dict[str, MirrorPage] = {}
+    sites: dict[str, MirrorSite] = {}
+    for name, site in data["sites"].items():
+        layout = data["layouts"][site["list_layout"]]
+        channels = site["channels"]
+        ms = MirrorSite(name=name, hosts=set(), robots=site.get("robots", "").encode("ascii"),
+                        channels=[c["url"] for c in channels])
+        rows: dict[int, list[dict]] = {i: [] for i in range(len(channels))}
+        for a in site.get("articles", []):
+            rows[a["channel"]].append(a)
+            ms.article_urls.append(a["url"])
+            if "fixture" in a:
+                pages[a["url"]] = MirrorPage(200, (fixtures / a["fixture"]).read_bytes())
+            else:
+                ch_title = channels[a["channel"]]["title"]
+                for url, body in _built_article(root, site["title"], ch_title, a).items():
+                    pages[url] = MirrorPage(200, body)
+        for a in site.get("forbidden", []):
+            rows[a["channel"]].append(a)
+            ms.forbidden_urls.append(a["url"])
+            pages[a["url"]] = MirrorPage(200, b"<html><body>robots.txt forbids this page</body></html>")
+        for a in site.get("errors", []):
+            rows[a["channel"]].append(a)
+            ms.error_urls.append(a["url"])
+            pages[a["url"]] = MirrorPage(a["status"], f"<html><body>error {a['status']}</body></html>".encode())
+        for i, channel in enumerate(channels):
+            # newest first, as the real lists are
+            ordered = sorted(rows[i], key=lambda r: r.get("date", ""), reverse=True)
+            for url, body in _list_pages(site, layout, channel, ordered).items():
+                pages[url] = MirrorPage(200, body, "text/html; charset=utf-8", _etag(body), _LAST_MODIFIED)
+        for url in [*ms.channels, *ms.article_urls]:
+            ms.hosts.add(urlsplit(url).hostname)
+        sites[name] = ms
+    return pages, sites

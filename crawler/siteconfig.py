@@ -1,0 +1,265 @@
+"""Site configs: what djcrawl knows about one site, read from ``seeds/sites/<site>.toml``.
+
+Site knowledge is data, so a new site or a changed layout is a TOML edit. Every
+config is validated on load; a bad one raises :class:`SiteConfigError` naming the
+file and the field, never a traceback from deep inside the crawl.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from parsel.csstranslator import css2xpath  # the same CSS dialect Scrapy selectors use
+from lxml.etree import XPath, XPathSyntaxError
+
+from pipelines.errors import DjcrawlError
+
+__all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_sites", "sites_dir", "META_KEYS"]
+
+#: Metadata keys a config may give selectors for (the keys extraction fills).
+META_KEYS = ("title", "published", "source_name", "authors", "editor", "summary")
+#: How a list announces its next page: plain <a> links, or the TRS CMS script call
+#: ``createPageHTML(total, current, "index", "shtml")`` with no links in the HTML.
+PAGINATION_STYLES = ("links", "createPageHTML")
+
+
+class SiteConfigError(DjcrawlError):
+    """A site config that cannot be used; the message names the file and the field."""
+
+
+def sites_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """``DJ_SITES_DIR`` or ``seeds/sites`` of the project (the crawl must not depend on the cwd)."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("DJ_SITES_DIR"):
+        return Path(os.environ["DJ_SITES_DIR"])
+    here = Path(__file__).resolve().parent.parent / "seeds" / "sites"
+    return here if here.is_dir() else Path("seeds/sites")
+
+
+@dataclass(frozen=True)
+class ListConfig:
+    #: CSS selector of the rows (or links) of a list page that lead to articles.
+    link_selector: str
+    pagination: str
+    #: Next list page, relative to the channel directory; ``{n}`` is the page number.
+    page_url: str
+    #: Regex on a list page URL whose group 1 is its page number (the channel's first page has none).
+    page_number_pattern: str
+    #: Page number of the page after the channel's first page (TRS: 1 for index_1; people.com.cn: 2).
+    first_next_number: int
+    max_pages: int
+
+
+@dataclass(frozen=True)
+class ArticleConfig:
+    url_patterns: tuple[str, ...]
+    body_selectors: tuple[str, ...]
+    prune_xpaths: tuple[str, ...]
+    #: metadata key -> CSS selectors tried in order (``meta[name=X]`` means its content).
+    meta: tuple[tuple[str, tuple[str, ...]], ...]
+    #: Next part of a multi-page article relative to its first page: ``{stem}_{n}.{ext}``.
+    part_url: str
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str
+    title: str
+    path: Path
+    allowed_domains: tuple[str, ...]
+    start_urls: tuple[str, ...]
+    encoding_hint: str | None
+    list: ListConfig
+    article: ArticleConfig
+    confirmed: tuple[str, ...] = ()
+    unconfirmed: tuple[str, ...] = ()
+    _compiled: tuple = field(default=(), compare=False, repr=False)
+
+    def is_article_url(self, url: str) -> bool:
+        return any(p.search(url) for p in self._compiled)
+
+    def owns(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def hints(self):
+        """What extraction is told about this site's pages (a :class:`pipelines.process.SiteHints`)."""
+        from pipelines.process import SiteHints  # the extraction chain is heavy; only pipelines need it
+
+        return SiteHints(
+            site=self.name,
+            body_selectors=self.article.body_selectors,
+            prune_xpaths=self.article.prune_xpaths,
+            # one CSS selector group per key: the first matching element wins
+            meta_selectors=tuple((k, ", ".join(sels)) for k, sels in self.article.meta),
+        )
+
+
+class _Fields:
+    """Typed access to one TOML table that reports ``file: field: problem``."""
+
+    def __init__(self, path: Path, data: dict, prefix: str = ""):
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def fail(self, key: str, problem: str) -> SiteConfigError:
+        return SiteConfigError(f"{self.path}: field '{self.prefix}{key}': {problem}")
+
+    def table(self, key: str) -> "_Fields":
+        value = self.data.get(key)
+        if not isinstance(value, dict):
+            raise self.fail(key, "missing table" if value is None else "must be a table")
+        return _Fields(self.path, value, f"{self.prefix}{key}.")
+
+    def str(self, key: str, default: str | None = None, *, required: bool = True) -> str | None:
+        value = self.data.get(key, default)
+        if value is None:
+            if required:
+                raise self.fail(key, "missing")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string")
+        return value
+
+    def int(self, key: str, default: int) -> int:
+        value = self.data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(key, "must be a non-negative integer")
+        return value
+
+    def strs(self, key: str, *, required: bool = True) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if not required and (value is None or value == []):
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "must be a non-empty list of strings")
+        return tuple(value)
+
+    def regexes(self, key: str) -> tuple[str, ...]:
+        values = self.strs(key)
+        for v in values:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise self.fail(key, f"bad regex {v!r}: {exc}") from None
+        return values
+
+    def css(self, key: str, value: str) -> str:
+        try:
+            css2xpath(value)
+        except Exception as exc:  # cssselect raises several types for bad selectors
+            raise self.fail(key, f"bad CSS selector {value!r}: {exc}") from None
+        return value
+
+
+def _check_xpath(f: _Fields, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    for v in values:
+        try:
+            XPath(v)
+        except XPathSyntaxError as exc:
+            raise f.fail(key, f"bad XPath {v!r}: {exc}") from None
+    return values
+
+
+def load_site(path: str | os.PathLike) -> SiteConfig:
+    """Read and validate one ``<site>.toml``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SiteConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SiteConfigError(f"{path}: not valid TOML: {exc}") from None
+    f = _Fields(path, data)
+    name = f.str("name")
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise f.fail("name", "must be lower-case letters, digits and _")
+    if name != path.stem:
+        raise f.fail("name", f"is {name!r} but the file is {path.name} (they must agree)")
+    domains = tuple(d.lower() for d in f.strs("allowed_domains"))
+    start_urls = f.strs("start_urls")
+    for url in start_urls:
+        host = (urlsplit(url).hostname or "").lower()
+        if urlsplit(url).scheme not in ("http", "https") or not any(
+            host == d or host.endswith("." + d) for d in domains
+        ):
+            raise f.fail("start_urls", f"{url!r} is not an http(s) URL on allowed_domains")
+
+    lf = f.table("list")
+    pagination = lf.str("pagination", "links")
+    if pagination not in PAGINATION_STYLES:
+        raise lf.fail("pagination", f"must be one of {', '.join(PAGINATION_STYLES)}")
+    page_url = lf.str("page_url")
+    if "{n}" not in page_url:
+        raise lf.fail("page_url", "must contain {n}")
+    page_number_pattern = lf.regexes("page_number_pattern")[0]
+    if re.compile(page_number_pattern).groups < 1:
+        raise lf.fail("page_number_pattern", "needs one group: the page number")
+    list_cfg = ListConfig(
+        link_selector=lf.css("link_selector", lf.str("link_selector")),
+        pagination=pagination,
+        page_url=page_url,
+        page_number_pattern=page_number_pattern,
+        first_next_number=lf.int("first_next_number", 1),
+        max_pages=lf.int("max_pages", 20),
+    )
+
+    af = f.table("article")
+    meta_table = af.data.get("meta", {})
+    if not isinstance(meta_table, dict):
+        raise af.fail("meta", "must be a table of key = [CSS selectors]")
+    mf = _Fields(path, meta_table, "article.meta.")
+    meta = []
+    for key in meta_table:
+        if key not in META_KEYS:
+            raise mf.fail(key, f"unknown metadata key (known: {', '.join(META_KEYS)})")
+        meta.append((key, tuple(mf.css(key, s) for s in mf.strs(key))))
+    part_url = af.str("part_url", "{stem}_{n}.{ext}")
+    article_cfg = ArticleConfig(
+        url_patterns=af.regexes("url_patterns"),
+        body_selectors=tuple(af.css("body_selectors", s) for s in af.strs("body_selectors")),
+        prune_xpaths=_check_xpath(af, "prune_xpaths", af.strs("prune_xpaths", required=False)),
+        meta=tuple(meta),
+        part_url=part_url,
+    )
+    ev = f.table("evidence") if "evidence" in data else _Fields(path, {}, "evidence.")
+    cfg = SiteConfig(
+        name=name,
+        title=f.str("title"),
+        path=path,
+        allowed_domains=domains,
+        start_urls=start_urls,
+        encoding_hint=f.str("encoding_hint", required=False),
+        list=list_cfg,
+        article=article_cfg,
+        confirmed=ev.strs("confirmed", required=False),
+        unconfirmed=ev.strs("unconfirmed", required=False),
+        _compiled=tuple(re.compile(p) for p in article_cfg.url_patterns),
+    )
+    for url in start_urls:
+        if cfg.is_article_url(url):
+            raise f.fail("start_urls", f"{url!r} matches article.url_patterns; start URLs are list pages")
+    return cfg
+
+
+def load_sites(names: list[str] | tuple[str, ...] | None = None, directory: str | os.PathLike | None = None) -> list[SiteConfig]:
+    """All configs (sorted by name), or the named ones; an unknown name is an error."""
+    d = sites_dir(directory)
+    available = {p.stem: p for p in sorted(d.glob("*.toml"))}
+    if not available:
+        raise SiteConfigError(f"no site configs in {d}")
+    if names:
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise SiteConfigError(
+                f"unknown site {', '.join(unknown)} (known: {', '.join(available)})"
+            )
+        return [load_site(available[n]) for n in dict.fromkeys(names)]
+    return [load_site(p) for p in available.values()]
