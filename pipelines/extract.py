@@ -22,14 +22,15 @@ The text is not cleaned here: ``pipelines.clean.clean_text`` does that next
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import lxml.html
 import trafilatura
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
+from trafilatura.utils import load_html
 
 from .attachments import attachment_links
 from .errors import DjcrawlError
@@ -58,7 +59,7 @@ TRAFILATURA_SETTINGS = dict(include_comments=False, include_tables=True, favor_p
 _NOISE_ATTR = re.compile(
     r"comment|pinglun|share|bdshare|jiathis|fenxiang|related|relate|xgxw|xgwz|xgyd|xgtj|recommend|tuijian|"
     r"hotnews|rank|paihang|footer|copyright|print|dayin|guanbi|sidebar|advert|\bad\b|qrcode|erweima|"
-    r"pager|pagination|page_nav|xinhuaPager|editor-pick|articleEdit",
+    r"pager|pagination|page_nav|xinhuaPager|editor-pick|articleEdit|wxtips?|weixin|wechat",
     re.I,
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -104,27 +105,58 @@ def extract_html(
         if _length(text) >= MIN_BODY_CHARS:
             prov["body"] = f"container:{selector}"
             return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
-    # 3. trafilatura on the page (site prunes applied), 4. recall fallback
-    text = trafilatura.extract(html, url=url, prune_xpath=list(prune_xpaths) or None,
-                               **TRAFILATURA_SETTINGS) or ""
+    # 3. trafilatura on the page, after dropping share/comment/related widgets it lets through
+    body = tree.find("body")
+    _prune_widgets(body if body is not None else tree)
+    pristine = copy.deepcopy(tree) if tree is not None else None  # trafilatura edits the tree it gets
+    text = _tidy(trafilatura.extract(tree, url=url, prune_xpath=list(prune_xpaths) or None,
+                                     **TRAFILATURA_SETTINGS))
     prov["body"] = "trafilatura"
+    # 4. implausibly short: ask trafilatura for recall, keep the longer text
     if _length(text) < MIN_BODY_CHARS:
         settings = {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}
-        recall = trafilatura.extract(html, url=url, prune_xpath=list(prune_xpaths) or None, **settings) or ""
+        recall = _tidy(trafilatura.extract(pristine, url=url, prune_xpath=list(prune_xpaths) or None, **settings))
         if _length(recall) > _length(text):
             text, prov["body"] = recall, "trafilatura:favor_recall"
-    return Extracted(text=text.strip(), meta=meta, provenance=prov, attachments=attachments)
+    return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+
+
+def _prune_widgets(root) -> None:
+    """Drop share bars, comment boxes and related lists anywhere on the page before trafilatura
+    reads it: blocks whose class/id says so and that are short or mostly links (a body
+    container with an unlucky class name is long and not link-dense, so it stays)."""
+    doomed = [el for el in root.iterdescendants()
+              if isinstance(el.tag, str) and el.tag not in ("html", "body")
+              and _NOISE_ATTR.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+              and (_length(el.text_content()) < 200 or _link_dense(el))]
+    for el in doomed:
+        _drop(el)
+
+
+_TABLE_PIPES = re.compile(r"^\|(.*)\|$")
+
+
+def _tidy(text: str | None) -> str:
+    """trafilatura's text output with its table markup ("| cell | cell |") turned back into text."""
+    lines = []
+    for line in (text or "").split("\n"):
+        m = _TABLE_PIPES.match(line.strip())
+        if m:
+            line = " ".join(cell.strip() for cell in m.group(1).split("|") if cell.strip())
+        if line.strip():
+            lines.append(line.strip())
+    return "\n".join(lines)
 
 
 def _parse(html: str):
     """An lxml tree of the page; None for pages lxml cannot read (nothing but whitespace or junk)."""
     if not html or not html.strip():
         return None
-    # lxml refuses str input with an XML encoding declaration; the bytes are decoded already
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html, count=1)
+    # trafilatura's own loader (its parser options, its repairs of broken pages), so that the
+    # tree handed to trafilatura in step 3 is the one it would have built itself
     try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+        return load_html(html)
+    except (etree.ParserError, ValueError, TypeError):
         return None
 
 

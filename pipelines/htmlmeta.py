@@ -178,11 +178,30 @@ def _title(tree, heads, meta, prov) -> None:
         if value and len(value) >= 4:
             meta["title"], prov["title"] = value, f"meta[name={heads.original(name)}]"
             return
-    if cleaned:
+    if cleaned and not _is_site_name(cleaned):
         meta["title"], prov["title"] = cleaned, "title" if cleaned == page_title else "title:site-suffix-removed"
+        return
+    # <title> holds only the site's name ("北医新闻网_(新闻)"): the element styled as the title
+    for el in tree.iter("td", "div", "span", "p", "strong", "font"):
+        hint = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if _TITLE_CLASS.search(hint):
+            text = _WS.sub(" ", el.text_content()).strip()
+            if 4 <= len(text) <= 80 and not _is_site_name(text):
+                meta["title"], prov["title"] = text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
+                return
+    if cleaned:
+        meta["title"], prov["title"] = cleaned, "title"
         return
     if headings:
         meta["title"], prov["title"] = headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
+
+
+_TITLE_CLASS = re.compile(r"(?:^|[\s_-])(?:bt_?title|art_?title|article_?title|news_?title|title|tit|headline)(?:$|[\s_-])", re.I)
+
+
+def _is_site_name(text: str) -> bool:
+    """"北医新闻网", "人民网": a short name ending like a site's, not a headline."""
+    return len(text) <= 10 and bool(_SITE_WORDS.search(text))
 
 
 def _texts(tree, tag: str) -> set[str]:

@@ -71,6 +71,11 @@ LINE_RULES: tuple[Rule, ...] = (
     Rule("date-alone", r"^" + DATE + r"$", "lift"),
     Rule("author-line", r"^[■□●◆▲]?\s*(?P<authors>(?:" + ROLE + r"\s*" + NAME + r"(?:[\s、,]+" + NAME + r")*\s*)+)$", "lift"),
     Rule("byline", r"(?:发布时间|发布日期|发表时间|时间|日期|来源|信息来源|文章来源|作者|编辑|责任编辑|浏览次数|点击数|阅读次数)" + COLON, "byline"),
+    # 4. Seen in text extracted from news and government pages (benchmarks/extraction.py).
+    Rule("reprint-notice", r"^(?:原创版权禁止商业转载|转载申请事宜|未经(?:本网)?授权[,，]?(?:禁止|不得)转载|转载请注明(?:出处|来源))", "drop"),
+    Rule("follow-account", r"^(?:关注|扫码关注|欢迎关注)(?:微信)?(?:公众号|官方微信|微博)[::]", "drop"),
+    Rule("date-then-source", r"^" + DATE + r"\s*[|｜]?\s*(?:来源|信息来源|稿件来源)" + COLON + r"(?P<source_name>[^\s:|]{2,24})$", "lift"),
+    Rule("outlet-reporter", r"^(?:[\u4e00-\u9fff]{1,6}\s+)?[\u4e00-\u9fff·]{1,12}[报网社台点端刊闻](?:特约)?(?:记者|通讯员)\s*(?P<authors>" + NAME + r"(?:[\s、,]+" + NAME + r")*)$", "lift"),
 )
 
 #: Keys of ``key: value`` byline lines and the field each fills (None: dropped).
