@@ -792,6 +792,15 @@ class Store:
         names = [c[0] for c in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
+    def known_terms(self, terms: Sequence[str]) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            "SELECT term FROM doc_vocab WHERE df > 0 AND term IN (SELECT unnest(?::VARCHAR[]))", [list(terms)]
+        ).fetchall()}
+
+    def terms_within(self, text: str) -> list[str]:
+        """Indexed words found inside ``text`` (the ``query_terms`` macro), for a word the index lacks."""
+        return list(self.con.execute("SELECT query_terms(?)", [text]).fetchone()[0] or [])
+
     def similar_documents(self, doc_id: str, *, limit: int = 10) -> list[dict]:
         """Nearest documents to one document (the ``similar_to`` macro), best first."""
         cur = self.con.execute("SELECT * FROM similar_to(?) LIMIT ?", [doc_id, limit])

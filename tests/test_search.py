@@ -1,0 +1,126 @@
+"""`djcrawl search` / `djcrawl similar` and their SQL macros, on a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+from pipelines.corpus import add_documents
+from pipelines.process import document_from_text
+from pipelines.search import HIT_CLOSE, HIT_OPEN, snippet
+from pipelines.seeds import load_seed_dir
+from pipelines.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds" / "documents"
+FIXTURES = Path(__file__).with_name("fixtures") / "dedup"
+SEED_002 = "002_dae891ce782ba811"  # the only report about 卫东区
+SEED_003 = "003_a1f4537977f397c3"
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("search") / "corpus.duckdb"
+    with Store(path) as store:
+        load_seed_dir(store, SEEDS)
+        add_documents(store, [
+            document_from_text((FIXTURES / "reprint_of_003.txt").read_text(encoding="utf-8"),
+                               doc_id="u_reprint", origin="crawl", site="zhengyi"),
+            document_from_text((FIXTURES / "sports_report.txt").read_text(encoding="utf-8"),
+                               doc_id="u_sports", origin="crawl", site="sports"),
+        ])
+    return path
+
+
+def run_json(capsys, *argv) -> list[dict]:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_search_ranks_the_document_about_the_query_first(db, capsys):
+    hits = run_json(capsys, "search", "卫东区 党建", "--db", str(db), "--format", "json")
+    assert hits[0]["doc_id"] == SEED_002
+    assert {"doc_id", "title", "score", "snippet"} <= set(hits[0])
+    assert f"{HIT_OPEN}卫东区{HIT_CLOSE}" in hits[0]["snippet"]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert len(hits) > 1  # 党建 alone matches the other reports, ranked below
+
+    sports = run_json(capsys, "search", "中超联赛 主教练", "--db", str(db), "--format", "json")
+    assert [h["doc_id"] for h in sports] == ["u_sports"]
+
+
+def test_search_accepts_traditional_script_and_compound_words(db, capsys):
+    traditional = run_json(capsys, "search", "衛東區", "--db", str(db), "--format", "json")
+    assert traditional[0]["doc_id"] == SEED_002
+    compound = run_json(capsys, "search", "足球比赛", "--db", str(db), "--format", "json")
+    assert compound and compound[0]["doc_id"] == "u_sports"
+
+
+def test_search_filters_by_site_date_and_limit(db, capsys):
+    by_site = run_json(capsys, "search", "党建", "--db", str(db), "--site", "zhengyi", "--format", "json")
+    assert [h["doc_id"] for h in by_site] == ["u_reprint"]
+    since = run_json(capsys, "search", "党建", "--db", str(db), "--since", "2019-06-15", "--format", "json")
+    # Only the 2020 seed and the reprint (2019-06-20) are dated on or after that day.
+    assert {h["doc_id"] for h in since} == {"000_67a7af3907cb6fe4", "u_reprint"}
+    limited = run_json(capsys, "search", "党建", "--db", str(db), "--limit", "2", "--format", "json")
+    assert len(limited) == 2
+
+
+def test_search_table_shows_title_date_site_and_snippet(db, capsys):
+    assert main(["search", "提升政治站位", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "提升政治站位 强化责任担当" in out
+    assert "2019-06-13" in out and "zhengyi" in out
+    assert HIT_OPEN in out
+    assert out.rstrip().endswith("rows)")
+
+
+def test_similar_finds_the_reprint_first(db, capsys):
+    hits = run_json(capsys, "similar", SEED_003, "--db", str(db), "--format", "json")
+    assert hits[0]["doc_id"] == "u_reprint"
+    assert {"doc_id", "score"} <= set(hits[0])
+    assert SEED_003 not in [h["doc_id"] for h in hits]
+    assert hits[0]["score"] > 2 * hits[1]["score"]
+    back = run_json(capsys, "similar", "u_reprint", "--db", str(db), "--format", "json", "--limit", "1")
+    assert [h["doc_id"] for h in back] == [SEED_003]
+
+
+def test_sql_macros_rank_like_the_commands(db, capsys):
+    rows = run_json(capsys, "query", "--db", str(db), "--format", "json",
+                    "SELECT doc_id, score FROM search_bm25('卫东区党建') LIMIT 3")
+    assert rows[0]["doc_id"] == SEED_002
+    rows = run_json(capsys, "query", "--db", str(db), "--format", "json",
+                    f"SELECT doc_id, score, jaccard FROM similar_to('{SEED_003}') LIMIT 2")
+    assert rows[0]["doc_id"] == "u_reprint" and rows[0]["jaccard"] > 0.5 > rows[1]["jaccard"]
+    rows = run_json(capsys, "query", "--db", str(db), "--format", "json",
+                    "SELECT doc_id, duplicate_of FROM documents WHERE duplicate_of IS NOT NULL")
+    assert rows == [{"doc_id": "u_reprint", "duplicate_of": SEED_003}]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["similar", "no_such_doc"], "no document 'no_such_doc'"),
+    (["search", "党建", "--since", "2019-13-01"], "--since '2019-13-01' is not a date"),
+    (["search", "党建", "--limit", "0"], "--limit must be at least 1"),
+    (["search", " ,。 "], "has no words to search for"),
+])
+def test_bad_input_is_one_error_line(db, capsys, argv, message):
+    assert main(argv + ["--db", str(db)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], captured.err
+
+
+def test_missing_database_is_one_error_line(tmp_path, capsys):
+    assert main(["search", "党建", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_snippet_marks_every_query_word_in_the_best_window():
+    text = "开头无关的文字。" * 20 + "检察院党建工作扎实推进" + "结尾无关的文字。" * 20
+    out = snippet(text, ["党建", "检察院"], width=30)
+    assert f"{HIT_OPEN}检察院{HIT_CLOSE}{HIT_OPEN}党建{HIT_CLOSE}" in out
+    assert out.startswith("…") and out.endswith("…")
