@@ -21,7 +21,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from .errors import DjcrawlError
 
-__all__ = ["ATTACHMENT_EXTENSIONS", "attachment_kind", "attachment_links", "attachment_text",
+__all__ = ["ATTACHMENT_EXTENSIONS", "attachment_kind", "attachment_links", "attachment_urls", "attachment_text",
            "document_from_attachment", "AttachmentError"]
 
 #: File extensions read as attachments (lower case, without the dot).
@@ -56,22 +56,54 @@ def attachment_kind(url: str | None, content_type: str | None = None, body: byte
     return ext if ext in ATTACHMENT_EXTENSIONS else None
 
 
-def attachment_links(tree, base_url: str | None = None) -> list[str]:
-    """Absolute URLs of PDF/DOC/DOCX files linked from the page, in page order, without repeats."""
+#: Words around a link that make it an attachment of the report rather than, say, the PDF of a
+#: whole newspaper page in an e-paper's navigation.
+_ATTACH_HINT = re.compile(r"附件|附表|下载|attach|fujian|appendix|download|(?:^|[\s_-])fj(?:$|[\s_-])", re.I)
+
+
+def attachment_links(tree, base_url: str | None = None, body=None) -> list[str]:
+    """Absolute URLs of the PDF/DOC/DOCX files a report links to, in page order, without repeats.
+
+    A file link counts when it sits in the report's body container (``body``), or when
+    it or a nearby enclosing block says it is an attachment (附件, 下载, class ``attach``...).
+    """
     base = base_url or ""
     for b in tree.iter("base"):
         if b.get("href"):
             base = urljoin(base, b.get("href"))
             break
+    inside = set(body.iter("a")) if body is not None else set()
     seen: dict[str, None] = {}
     for a in tree.iter("a"):
         href = (a.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "mailto:", "#")):
+        if not href or href.startswith(("javascript:", "mailto:", "#")) or attachment_kind(href) is None:
             continue
-        if attachment_kind(href) is None:
-            continue
-        seen.setdefault(urljoin(base, href) if base else href, None)
+        if a in inside or _hinted(a):
+            seen.setdefault(urljoin(base, href) if base else href, None)
     return list(seen)
+
+
+def _hinted(a) -> bool:
+    if _ATTACH_HINT.search(a.text_content() or "") or _ATTACH_HINT.search(a.get("title") or ""):
+        return True
+    node = a.getparent()
+    for _ in range(3):  # the link's block, its list, the attachment box
+        if node is None:
+            return False
+        if _ATTACH_HINT.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+        own = (node.text or "") + "".join(child.tail or "" for child in node)
+        if _ATTACH_HINT.search(own):
+            return True
+        node = node.getparent()
+    return False
+
+
+def attachment_urls(html: str, base_url: str | None = None) -> list[str]:
+    """:func:`attachment_links` of an HTML string (what ``Extracted.attachments`` holds)."""
+    from .extract import extract_html
+
+    return extract_html(html, base_url).attachments
 
 
 def attachment_text(body: bytes, kind: str) -> str:

@@ -95,9 +95,10 @@ def extract_html(
         return Extracted(text="", provenance={"body": "unparseable"})
     # 1. metadata on the intact page
     meta, prov = extract_meta(tree, url, meta_selectors=meta_selectors)
-    attachments = attachment_links(tree, url)
     # 2. known containers
     found = _best_container(tree, tuple(body_selectors) + KNOWN_BODY_SELECTORS)
+    # attachment lists are link-dense: collect them before pruning
+    attachments = attachment_links(tree, url, body=found[0] if found else None)
     if found is not None:
         node, selector = found
         _prune(node, prune_xpaths)

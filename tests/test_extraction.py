@@ -220,6 +220,19 @@ def test_attachment_links_resolved_in_page_order():
     ]
 
 
+def test_file_links_outside_the_report_are_not_attachments():
+    # an e-paper's page PDFs in its navigation, a logo link: not the report's attachments
+    html = page("<div class='nav'><a href='/epaper/A01.pdf'><img src='a.gif'></a> <a href='/epaper/A02.pdf'>A02版</a></div>"
+                f"<div class='TRS_Editor'><p>{PARA}</p><p><a href='/dj/report.docx'>工作报告全文</a></p></div>"
+                "<div class='fujian'><a href='/dj/list.xls'>名单</a> <a href='/dj/名单.pdf'>名单</a></div>")
+    e = extract_html(html, "http://www.jcy.gov.cn/dj/t1.html")
+    assert e.attachments == ["http://www.jcy.gov.cn/dj/report.docx", "http://www.jcy.gov.cn/dj/名单.pdf"]
+    # the jilin notice links its own PDF and DOC ("pdf下载", "word下载") outside the body container
+    e = extract_html(real("gov_local/jilin_gov_tonggao"))
+    assert e.attachments == ["http://xxgk.jl.gov.cn/PDFfile/202201/8389416.pdf",
+                             "http://xxgk.jl.gov.cn/PDFfile/202201/8389416.doc"]
+
+
 def _docx_bytes(paragraphs: list[str]) -> bytes:
     import docx
 
