@@ -8,13 +8,12 @@ reactor cannot be restarted).
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import sys
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 from pipelines.errors import DjcrawlError
 from pipelines.store import Store, default_db_path
@@ -46,8 +45,9 @@ def crawl_settings(*, run_id: str, mirror_url: str | None = None, refresh: bool 
         "LOG_LEVEL": os.environ.get("DJCRAWL_LOG_LEVEL", "WARNING"),
     }
     if mirror_url:
-        # loopback: politeness delays only slow the demo; the concurrency cap still applies
-        overrides.update({"DJ_MIRROR_URL": mirror_url, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_START_DELAY": 0.0})
+        # loopback: delays only slow the demo (AutoThrottle would read the time spent extracting
+        # as server latency); the cap of 2 requests at once per domain still applies
+        overrides.update({"DJ_MIRROR_URL": mirror_url, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False})
     settings.setdict(overrides, priority="cmdline")
     return settings
 
@@ -99,17 +99,28 @@ def _crawl_into(store: Store, names: list[str], *, mirror_url: str | None, refre
     return 0 if run.get("status") == "finished" else 1
 
 
+@contextlib.contextmanager
+def _mirror(n_sites: int):
+    """The mirror's URL: ``DJCRAWL_MIRROR_URL`` (one already running), else one started here."""
+    if os.environ.get("DJCRAWL_MIRROR_URL"):
+        yield os.environ["DJCRAWL_MIRROR_URL"]
+        return
+    from .mirror import MirrorServer
+
+    with MirrorServer() as mirror:
+        print(f"offline mirror of {n_sites} sites on {mirror.url}", file=sys.stderr, flush=True)
+        yield mirror.url
+
+
 def cmd_crawl(args) -> int:
     names = [c.name for c in load_sites(list(args.sites or []) or None)]  # validates before anything starts
     if args.max_pages is not None and args.max_pages < 1:
         raise DjcrawlError("--max-pages must be at least 1")
     with Store(default_db_path(args.db)) as store:  # a second crawl on the same file stops here
+        print(f"crawling {len(names)} sites into {store.path}", file=sys.stderr, flush=True)
         if getattr(args, "mirror", False):
-            from .mirror import MirrorServer
-
-            with MirrorServer() as mirror:
-                print(f"offline mirror on {mirror.url}", file=sys.stderr)
-                return _crawl_into(store, names, mirror_url=mirror.url, refresh=args.refresh,
+            with _mirror(len(names)) as mirror_url:
+                return _crawl_into(store, names, mirror_url=mirror_url, refresh=args.refresh,
                                    max_pages=args.max_pages)
         return _crawl_into(store, names, mirror_url=None, refresh=args.refresh, max_pages=args.max_pages)
 
@@ -169,12 +180,14 @@ def cmd_reprocess(args) -> int:
             hints = cfg.hints() if cfg else SiteHints(site=page.site)
             doc_id = doc_id_for_url(page.url)
             more = sorted(parts.get(doc_id, []), key=lambda p: _part_number(p.url))
+            ctype = cfg.content_type_for if cfg else (lambda body, ct: ct)
             html = page.body
             if more:
-                html = join_pages([(page.body, page.content_type), *((p.body, p.content_type) for p in more)],
+                html = join_pages([(page.body, ctype(page.body, page.content_type)),
+                                   *((p.body, ctype(p.body, p.content_type)) for p in more)],
                                   hints.body_selectors)
             outcome = document_from_html(html, url=page.url, hints=hints, origin="crawl",
-                                         content_type=page.content_type, doc_id=doc_id,
+                                         content_type=ctype(page.body, page.content_type), doc_id=doc_id,
                                          fetched_at=page.fetched_at, run_id=page.run_id)
             if isinstance(outcome, NotArticle):
                 reasons[outcome.reason] += 1
@@ -208,15 +221,14 @@ def cmd_demo(args) -> int:
     """Crawl every configured site through the offline mirror, load the seeds, show what is stored."""
     from pipelines.seeds import load_seed_dir
 
-    from .mirror import MirrorServer
     from .mirror.pages import project_root
 
     names = [c.name for c in load_sites()]
     db = default_db_path(args.db)
     with Store(db) as store:
-        with MirrorServer() as mirror:
-            print(f"offline mirror of {len(names)} sites on {mirror.url}", file=sys.stderr)
-            run_id, stats = run_crawl(store, names, mirror_url=mirror.url)
+        print(f"crawling {len(names)} sites into {store.path}", file=sys.stderr, flush=True)
+        with _mirror(len(names)) as mirror_url:
+            run_id, stats = run_crawl(store, names, mirror_url=mirror_url)
         print(_summary(names, store, run_id, stats))
         seeds = load_seed_dir(store, project_root() / "seeds" / "documents")
         r = seeds.result
@@ -227,5 +239,3 @@ def cmd_demo(args) -> int:
         run = store.get_run(run_id) or {}
     return 0 if run.get("status") == "finished" else 1
 
-
-logging.getLogger("scrapy.utils.log").setLevel(logging.WARNING)

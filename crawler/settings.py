@@ -58,3 +58,6 @@ ITEM_PIPELINES = {
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+
+# Scrapy's remote-control HTTP endpoint is not needed by a scheduled crawl.
+REMOTE_CONTROL_ENABLED = False

@@ -88,6 +88,18 @@ class SiteConfig:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
+    def content_type_for(self, body: bytes, content_type: str | None) -> str | None:
+        """The page's content type, with the config's ``encoding_hint`` when the page declares nothing.
+
+        The hint never overrides a declared charset or UTF-8 bytes (see pipelines.decode);
+        it only replaces the last-resort guess for pages that say nothing at all.
+        """
+        from pipelines.decode import declared_charset
+
+        if not self.encoding_hint or declared_charset(body, content_type):
+            return content_type
+        return f"{(content_type or 'text/html').split(';')[0]}; charset={self.encoding_hint}"
+
     def hints(self):
         """What extraction is told about this site's pages (a :class:`pipelines.process.SiteHints`)."""
         from pipelines.process import SiteHints  # the extraction chain is heavy; only pipelines need it

@@ -49,16 +49,18 @@ class DocumentPipeline:
             return item
         cfg = spider.configs.get(item.site)
         hints = cfg.hints() if cfg else None
+        ctype = (lambda body, ct: cfg.content_type_for(body, ct)) if cfg else (lambda body, ct: ct)
         try:
             if item.parts:
                 html = join_pages(
-                    [(item.body, item.content_type), *((p.body, p.content_type) for p in item.parts)],
+                    [(item.body, ctype(item.body, item.content_type)),
+                     *((p.body, ctype(p.body, p.content_type)) for p in item.parts)],
                     cfg.article.body_selectors if cfg else (),
                 )
             else:
                 html = item.body
             item.outcome = document_from_html(
-                html, url=item.url, hints=hints, origin="crawl", content_type=item.content_type,
+                html, url=item.url, hints=hints, origin="crawl", content_type=ctype(item.body, item.content_type),
                 doc_id=doc_id_for_url(item.url), fetched_at=item.fetched_at, run_id=spider.run_id,
             )
         except Exception as exc:  # one bad page must not end the crawl; it is counted and logged

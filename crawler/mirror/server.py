@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, page: MirrorPage, log_url: str, head: bool = False):
         with self.server.log_lock:
-            self.server.log.append((self.command, log_url, page.status))
+            self.server.log.append((self.command, log_url, page.status, self.headers.get("User-Agent", "")))
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         if page.etag:
@@ -129,7 +129,8 @@ class _Server(ThreadingHTTPServer):
     robots: dict[str, bytes]
     hosts: set[str]
     ssl_context: ssl.SSLContext
-    log: list[tuple[str, str, int]]
+    #: (method, URL, status, User-Agent) of every request served
+    log: list[tuple[str, str, int, str]]
     log_lock: threading.Lock
 
 
@@ -149,7 +150,7 @@ class MirrorServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
-    def log(self) -> list[tuple[str, str, int]]:
+    def log(self) -> list[tuple[str, str, int, str]]:
         return list(self._server.log) if self._server else []
 
     def site(self, name: str) -> MirrorSite:

@@ -61,6 +61,12 @@ class DjSpider(scrapy.Spider):
         spider.max_pages = int(kwargs.get("max_pages") or s.getint("DJ_MAX_PAGES") or 0)
         spider.run_id = s.get("DJ_RUN_ID") or uuid.uuid4().hex[:12]
         spider.progress = s.getbool("DJ_PROGRESS")
+        # UserAgentMiddleware prefers this to USER_AGENT, so `-s DJ_CONTACT=...` is enough;
+        # a USER_AGENT given explicitly (-s, settings of the run) is kept as is
+        from scrapy.settings import SETTINGS_PRIORITIES
+
+        if (s.getpriority("USER_AGENT") or 0) <= SETTINGS_PRIORITIES["project"]:
+            spider.user_agent = f"djcrawl/0.1 (+{s.get('DJ_CONTACT')})"
         store = kwargs.get("store")
         spider.owns_store = store is None
         # `scrapy crawl djcrawl` opens the database itself; `djcrawl crawl` passes its open Store
@@ -136,7 +142,7 @@ class DjSpider(scrapy.Spider):
         self.known = set() if self.refresh else self.store.known_article_urls()
         for cfg in self.configs.values():
             for url in cfg.start_urls:
-                if url not in self.seen:
+                if url not in self.seen and self._budget_left(cfg.name):
                     yield self._list_request(cfg, url, 0)
 
     def parse_list(self, response):
@@ -157,7 +163,7 @@ class DjSpider(scrapy.Spider):
                 body, content_type, base = response.body, response.headers.get("Content-Type"), response.url
                 if isinstance(content_type, bytes):
                     content_type = content_type.decode("latin-1")
-            text, _ = decode_bytes(body, content_type)
+            text, _ = decode_bytes(body, cfg.content_type_for(body, content_type))
             sel = Selector(text=text)
 
             links = []

@@ -1,0 +1,232 @@
+"""The crawl end to end: the real Scrapy engine, in a child process as users run it, against
+the offline mirror on 127.0.0.1, writing a real DuckDB file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+from scrapy.selector import Selector
+
+from crawler.mirror.pages import build_mirror
+from crawler.siteconfig import load_sites
+from pipelines.document import doc_id_for_url
+from pipelines.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "real_sites"
+CONFIGS = {c.name: c for c in load_sites()}
+_, SITES = build_mirror()
+
+
+def djcrawl(mirror, *args, timeout=180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJCRAWL_MIRROR_URL": mirror.url}
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def rows(db: Path, sql: str, params=None) -> list[tuple]:
+    with Store(db, read_only=True) as store:
+        return store.query(sql, params)[1]
+
+
+def last_run(db: Path) -> dict:
+    with Store(db, read_only=True) as store:
+        (run_id,), = store.query("SELECT run_id FROM crawl_runs ORDER BY started_at DESC LIMIT 1")[1]
+        return {**store.get_run(run_id), "counts": store.run_counts(run_id)}
+
+
+@pytest.fixture(scope="module")
+def first(mirror, tmp_path_factory):
+    db = tmp_path_factory.mktemp("crawl") / "dj.duckdb"
+    start = len(mirror.log)
+    result = djcrawl(mirror, "demo", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    return db, result, mirror.log[start:], last_run(db)
+
+
+@pytest.fixture(scope="module")
+def second(first, mirror):
+    db = first[0]
+    start = len(mirror.log)
+    result = djcrawl(mirror, "demo", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    return result, mirror.log[start:], last_run(db)
+
+
+def test_first_run_stores_documents_pages_and_a_run_row(first):
+    db, result, _log, run = first
+    (crawled, sites), = rows(db, "SELECT count(*), count(DISTINCT site) FROM documents WHERE origin = 'crawl'")
+    assert crawled >= 20 and sites >= 5
+    assert rows(db, "SELECT count(*) FROM documents WHERE origin = 'seed'") == [(5,)]
+    assert run["status"] == "finished" and run["finished_at"] is not None
+    assert run["documents_new"] == crawled
+    (pages,), = rows(db, "SELECT count(*) FROM pages WHERE body IS NOT NULL AND content_hash IS NOT NULL")
+    assert run["pages_fetched"] == pages
+    (articles,), = rows(db, "SELECT count(*) FROM pages WHERE kind IN ('article', 'article-part')")
+    assert run["article_pages_fetched"] == articles
+    # the errors the mirror serves are counted, per site and reason
+    counts = run["counts"]
+    assert counts[("spp", "http-404")] == 1 and counts[("jcrb", "http-500")] == 1
+    assert run["errors"] == 2
+    assert counts[("spp", "robots-disallowed")] == 1
+    assert all(counts[(name, "list-page")] >= len(cfg.start_urls) for name, cfg in CONFIGS.items())
+    # non-article pages are kept and their reason counted
+    assert counts[("spp_12309", "too-short")] == 1
+    # a progress line per site and a summary table
+    for name in CONFIGS:
+        assert f"[{name}] done:" in result.stderr
+        assert f"\n{name} " in result.stdout
+    assert "FROM documents" in result.stdout  # the example query
+
+
+def test_crawled_documents_carry_url_site_run_and_doc_id(first):
+    db, *_ , run = first
+    bad = rows(db, """SELECT url FROM documents WHERE origin = 'crawl'
+                      AND (url IS NULL OR site IS NULL OR fetched_at IS NULL OR run_id <> ?)""", [run["run_id"]])
+    assert bad == []
+    for url, doc_id in rows(db, "SELECT url, doc_id FROM documents WHERE origin = 'crawl'"):
+        assert doc_id == doc_id_for_url(url)
+        assert not url.startswith("http://127.0.0.1")  # the real site URL, not the mirror's
+
+
+def test_raw_pages_are_kept_byte_for_byte_with_the_detected_encoding(first):
+    db = first[0]
+    with Store(db, read_only=True) as store:
+        gbk = store.get_page("http://cpc.people.com.cn/n1/2018/1120/c64387-30411111.html")
+        assert gbk.body == (FIXTURES / "gbk_legacy/jiangsu_fanxiao_gb2312.html").read_bytes()
+        assert gbk.encoding == "gb18030"
+        # declares gb2312, bytes are UTF-8: the bytes win
+        lying = store.get_page("http://cpc.people.com.cn/n1/2019/0301/c64387-30951234.html")
+        assert b"gb2312" in lying.body[:2000].lower() and lying.encoding == "utf-8"
+        built = store.get_page("http://dangjian.people.com.cn/n1/2020/1216/c117092-31968301.html")
+        assert built.encoding == "gb18030" and built.kind == "article" and built.status == 200
+        doc = store.get_document(doc_id_for_url(built.url))
+        assert doc["title"] and "党建" in doc["title"] and "\ufffd" not in doc["text"]
+
+
+def test_a_multi_page_article_becomes_one_document(first):
+    db = first[0]
+    url = "https://www.spp.gov.cn/spp/djgz/202012/t20201216_487654.shtml"
+    with Store(db, read_only=True) as store:
+        doc = store.get_document(doc_id_for_url(url))
+        page = store.get_page(url)
+        part = store.get_page(url.replace(".shtml", "_1.shtml"))
+    assert part.kind == "article-part" and part.doc_id == doc["doc_id"]
+
+    def paragraphs(body: bytes) -> list[str]:
+        sel = Selector(text=body.decode("utf-8"))
+        found = [unicodedata.normalize("NFKC", p).strip() for p in sel.css("#fontzoom p::text").getall()]
+        return [p for p in found if len(p) > 40]  # body paragraphs, not the 原标题 line
+
+    first_page, second_page = paragraphs(page.body), paragraphs(part.body)
+    assert first_page and second_page and not set(first_page) & set(second_page)
+    text = unicodedata.normalize("NFKC", doc["text_original"])
+    assert first_page[0][:30] in text and second_page[0][:30] in text
+    assert text.index(first_page[0][:30]) < text.index(second_page[0][:30])
+
+
+def test_the_crawl_is_polite(first):
+    _db, _result, log, _run = first
+    assert log and all(ua.startswith("djcrawl/") for _m, _u, _s, ua in log)
+    first_seen: dict[str, int] = {}
+    for i, (_m, url, _s, _ua) in enumerate(log):
+        host = url.split("/")[2]
+        first_seen.setdefault(host, i)
+        if url.endswith("/robots.txt"):
+            assert first_seen[host] == i, f"{host} was crawled before its robots.txt"
+    forbidden = {u for s in SITES.values() for u in s.forbidden_urls}
+    assert forbidden and not forbidden & {u for _m, u, _s, _ua in log}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_each_site_is_crawled_through_its_config(first, name):
+    db = first[0]
+    site = SITES[name]
+    stored = {u for (u,) in rows(db, "SELECT url FROM pages WHERE site = ? AND kind = 'article'", [name])}
+    assert stored == set(site.article_urls)
+    lists = {u for (u,) in rows(db, "SELECT url FROM pages WHERE site = ? AND kind = 'list'", [name])}
+    assert set(site.channels) <= lists and len(lists) > len(site.channels)  # it paged through the lists
+    (dated,), = rows(db, """SELECT count(*) FROM documents WHERE site = ? AND origin = 'crawl'
+                            AND title IS NOT NULL AND published IS NOT NULL""", [name])
+    assert dated >= 2
+
+
+def test_a_second_run_fetches_no_known_article(first, second):
+    result, log, run = second
+    assert run["status"] == "finished"
+    assert run["article_pages_fetched"] == 0 and run["documents_new"] == 0 and run["documents_updated"] == 0
+    known = {u for s in SITES.values() for u in s.article_urls}
+    assert not known & {u for _m, u, _s, _ua in log}
+    # list pages were asked for conditionally and answered 304
+    assert sum(1 for _m, _u, status, _ua in log if status == 304) >= len(CONFIGS)
+    assert run["counts"][("spp", "not-modified")] >= 1
+    assert "5 unchanged" in result.stdout  # the seeds, loaded again, change nothing
+
+
+def test_reprocess_rebuilds_the_same_documents_from_stored_pages(first, second, mirror):
+    db = first[0]
+    before = len(mirror.log)
+    result = djcrawl(mirror, "reprocess", "--db", str(db), "--site", "spp")
+    assert result.returncode == 0, result.stderr
+    (n,), = rows(db, "SELECT count(*) FROM documents WHERE site = 'spp'")
+    assert f"0 new, 0 updated, {n} unchanged" in result.stdout
+    assert len(mirror.log) == before  # no network
+
+
+def test_a_second_crawl_on_the_same_database_is_refused(mirror, tmp_path):
+    db = tmp_path / "busy.duckdb"
+    err_path = tmp_path / "first.err"
+    env = {**os.environ, "DJCRAWL_MIRROR_URL": mirror.url}
+    with open(err_path, "w") as err:
+        first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--mirror", "--db", str(db)],
+                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while "crawling" not in err_path.read_text() and time.monotonic() < deadline:
+            assert first.poll() is None, err_path.read_text()
+            time.sleep(0.05)
+        second = djcrawl(mirror, "crawl", "--mirror", "--db", str(db))
+        assert first.poll() is None, "the first crawl ended before the second one was tried"
+        assert second.returncode != 0
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "locked" in lines[0] and str(first.pid) in lines[0], second.stderr
+        assert first.wait(timeout=120) == 0, err_path.read_text()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    run = last_run(db)
+    assert run["status"] == "finished" and run["documents_new"] >= 20
+    assert rows(db, "SELECT count(*) FROM crawl_runs") == [(1,)]
+
+
+def test_scrapy_crawl_runs_the_same_spider(mirror, tmp_path):
+    db = tmp_path / "scrapy.duckdb"
+    scrapy = Path(sys.executable).parent / "scrapy"
+    result = subprocess.run(
+        [str(scrapy), "crawl", "djcrawl", "-a", "sites=sx_jcy", "-s", f"DJ_DUCKDB_PATH={db}",
+         "-s", f"DJ_MIRROR_URL={mirror.url}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+         "-s", "LOG_LEVEL=WARNING"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert rows(db, "SELECT site, count(*) FROM documents GROUP BY site") == [("sx_jcy", 3)]
+    run = last_run(db)
+    assert run["status"] == "finished" and run["sites"] == ["sx_jcy"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["crawl", "nosuchsite"], "unknown site nosuchsite"),
+    (["crawl", "--max-pages", "0"], "--max-pages must be at least 1"),
+])
+def test_bad_crawl_arguments_give_one_line(mirror, tmp_path, args, message):
+    result = djcrawl(mirror, *args, "--db", str(tmp_path / "x.duckdb"))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"djcrawl: error: {message}"] or message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.duckdb").exists()
