@@ -131,6 +131,16 @@ def test_a_multi_page_article_becomes_one_document(first):
     assert text.index(first_page[0][:30]) < text.index(second_page[0][:30])
 
 
+def test_a_redirected_article_keeps_its_linked_url_and_records_where_it_ended(first):
+    db = first[0]
+    (old, new), = SITES["sn_jcy"].redirects.items()
+    with Store(db, read_only=True) as store:
+        page = store.get_page(old)
+        assert page.final_url == new and page.status == 200 and page.doc_id == doc_id_for_url(old)
+        assert store.get_page(new) is None
+        assert store.get_document(doc_id_for_url(old))["url"] == old
+
+
 def test_the_crawl_is_polite(first):
     _db, _result, log, _run = first
     assert log and all(ua.startswith("djcrawl/") for _m, _u, _s, ua in log)
@@ -166,6 +176,9 @@ def test_a_second_run_fetches_no_known_article(first, second):
     # list pages were asked for conditionally and answered 304
     assert sum(1 for _m, _u, status, _ua in log if status == 304) >= len(CONFIGS)
     assert run["counts"][("spp", "not-modified")] >= 1
+    # lists stop at the first page holding only known articles
+    lists = lambda entries: sum(1 for _m, u, _s, _ua in entries if "/index" in u)  # noqa: E731
+    assert lists(log) < lists(first[2])
     assert "5 unchanged" in result.stdout  # the seeds, loaded again, change nothing
 
 

@@ -111,7 +111,7 @@ def test_config_article_pages_become_documents_with_title_and_date(name):
     cfg, site = CONFIGS[name], SITES[name]
     docs = []
     for url in site.article_urls:
-        outcome = document_from_html(PAGES[url].body, url=url, hints=cfg.hints())
+        outcome = document_from_html(PAGES[site.redirects.get(url, url)].body, url=url, hints=cfg.hints())
         if isinstance(outcome, Document):
             docs.append(outcome)
     # every site has at least two documents, and most of its pages become documents

@@ -48,6 +48,8 @@ class MirrorSite:
     article_urls: list[str] = field(default_factory=list)
     forbidden_urls: list[str] = field(default_factory=list)
     error_urls: list[str] = field(default_factory=list)
+    #: linked URL -> where it redirects (the page's ``final_url``)
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 # A fixed date: the mirror's pages never change, so their validators never do.
@@ -178,8 +180,15 @@ def build_mirror(root: Path | None = None, manifest: Path = MANIFEST) -> tuple[d
                         channels=[c["url"] for c in channels])
         rows: dict[int, list[dict]] = {i: [] for i in range(len(channels))}
         for a in site.get("articles", []):
-            rows[a["channel"]].append(a)
-            ms.article_urls.append(a["url"])
+            if "moved_from" in a:
+                # the list still links the old address, which answers 301 to the new one
+                pages[a["moved_from"]] = MirrorPage(301, b"", location=a["url"])
+                ms.redirects[a["moved_from"]] = a["url"]
+                rows[a["channel"]].append({**a, "url": a["moved_from"]})
+                ms.article_urls.append(a["moved_from"])
+            else:
+                rows[a["channel"]].append(a)
+                ms.article_urls.append(a["url"])
             if "fixture" in a:
                 pages[a["url"]] = MirrorPage(200, (fixtures / a["fixture"]).read_bytes())
             else:
