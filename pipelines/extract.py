@@ -7,14 +7,16 @@ The cascade (each step only runs when the one before found nothing usable):
 2. Known body containers: the site config's ``body_selectors``, then the containers
    the big Chinese CMSs write (TRS ``TRS_Editor`` / ``Custom_UnionStyle`` /
    ``TRS_UEDITOR``, ``#fontzoom``, people.com.cn ``div.rm_txt_con``, ``div.show_text``,
-   news.cn ``#detail``). Of all matches the one with the most non-link text wins (TRS
-   sites reuse ``TRS_Editor`` for their footers; some pages repeat the body for print).
+   news.cn ``#detail``, the UCAP government CMS ``#UCAP-CONTENT``). Of all matches the
+   one with the most non-link text wins (TRS sites reuse ``TRS_Editor`` for their
+   footers; some pages repeat the body for print).
    Inside the container, site ``prune_xpaths``, hidden elements, comment, share and
    "related" blocks and link-dense blocks are dropped before the text is read.
 3. trafilatura with the settings measured best on the gold pages
    (``benchmarks/extraction.py``; numbers in ``benchmarks/README.md``).
-4. Fallback when the result is implausibly short: trafilatura favouring recall, and
-   the longest of its candidates is kept.
+4. Fallback when the result is implausible (too short, or menu words without a
+   paragraph): trafilatura favouring recall, and the block holding the most paragraph
+   text; the longest plausible candidate is kept.
 
 The text is not cleaned here: ``pipelines.clean.clean_text`` does that next
 (boilerplate lines, bylines), see ``pipelines.process.document_from_html``.
@@ -22,7 +24,6 @@ The text is not cleaned here: ``pipelines.clean.clean_text`` does that next
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -43,7 +44,7 @@ __all__ = ["Extracted", "extract_html", "KNOWN_BODY_SELECTORS", "MIN_BODY_CHARS"
 #: site's own ``body_selectors``. Order does not matter (the largest match wins).
 KNOWN_BODY_SELECTORS: tuple[str, ...] = (
     ".TRS_Editor", ".Custom_UnionStyle", ".TRS_UEDITOR", "#fontzoom",
-    "div.rm_txt_con", "div.show_text", "#detail",
+    "div.rm_txt_con", "div.show_text", "#detail", "#UCAP-CONTENT",
 )
 
 #: A container or an extraction with less text than this (characters, whitespace removed) is
@@ -109,17 +110,57 @@ def extract_html(
     # 3. trafilatura on the page, after dropping share/comment/related widgets it lets through
     body = tree.find("body")
     _prune_widgets(body if body is not None else tree)
-    pristine = copy.deepcopy(tree) if tree is not None else None  # trafilatura edits the tree it gets
     text = _tidy(trafilatura.extract(tree, url=url, prune_xpath=list(prune_xpaths) or None,
                                      **TRAFILATURA_SETTINGS))
     prov["body"] = "trafilatura"
-    # 4. implausibly short: ask trafilatura for recall, keep the longer text
-    if _length(text) < MIN_BODY_CHARS:
-        settings = {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}
-        recall = _tidy(trafilatura.extract(pristine, url=url, prune_xpath=list(prune_xpaths) or None, **settings))
-        if _length(recall) > _length(text):
-            text, prov["body"] = recall, "trafilatura:favor_recall"
+    if _plausible(text):
+        return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+    # 4. implausible (too short, or navigation words only): trafilatura favouring recall, then the
+    #    block holding the most paragraph text; the longest plausible result wins. trafilatura
+    #    edited the tree it was given, so each try gets a fresh parse (rare, so not worth a copy).
+    settings = {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}
+    tries = [(text, "trafilatura")]
+    fresh = _parse(html)
+    tries.append((_tidy(trafilatura.extract(fresh, url=url, prune_xpath=list(prune_xpaths) or None, **settings)),
+                  "trafilatura:favor_recall"))
+    dense = _densest_block(_parse(html))
+    if dense is not None:
+        node, label = dense
+        _prune(node, prune_xpaths)
+        tries.append((node_text(node), f"density:{label}"))
+    plausible = [t for t in tries if _plausible(t[0])] or tries
+    text, prov["body"] = max(plausible, key=lambda t: _length(t[0]))
     return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+
+
+def _plausible(text: str) -> bool:
+    """Enough text, and at least one line that reads like a paragraph rather than a menu."""
+    return _length(text) >= MIN_BODY_CHARS and any(_length(line) >= 30 for line in text.split("\n"))
+
+
+def _densest_block(tree):
+    """(element, label) of the block whose own paragraphs hold the most non-link text.
+
+    Each paragraph-like child (p, or a div/td/font/span without block children) with at least
+    20 characters of its own adds its length to its parent; the highest parent wins.
+    """
+    if tree is None:
+        return None
+    scores: dict = {}
+    for el in tree.iter("p", "div", "td", "font", "span", "section"):
+        if any(isinstance(c.tag, str) and c.tag in ("div", "table", "ul", "p") for c in el):
+            continue
+        n = _own_text_length(el)
+        if n >= 20 and el.getparent() is not None:
+            parent = el.getparent()
+            scores[parent] = scores.get(parent, 0) + n
+    if not scores:
+        return None
+    node = max(scores, key=scores.get)
+    if scores[node] < MIN_BODY_CHARS:
+        return None
+    hint = (node.get("id") and "#" + node.get("id")) or (node.get("class") and "." + node.get("class").split()[0]) or ""
+    return node, f"{node.tag}{hint}"
 
 
 def _prune_widgets(root) -> None:
@@ -155,10 +196,16 @@ def _parse(html: str):
         return None
     # trafilatura's own loader (its parser options, its repairs of broken pages), so that the
     # tree handed to trafilatura in step 3 is the one it would have built itself
+    # a stray </html> or </body> mid-page (server-side includes leave them) ends libxml2's
+    # parse there - everything after it, the report included, would be lost; browsers ignore them
+    html = _CLOSING_ROOT.sub("", html)
     try:
         return load_html(html)
     except (etree.ParserError, ValueError, TypeError):
         return None
+
+
+_CLOSING_ROOT = re.compile(r"</(?:html|body)\s*>", re.I)
 
 
 @lru_cache(maxsize=256)

@@ -51,11 +51,15 @@ _LABELLED_DATE = (
 _LABEL_STOP = r"(?=\s|$|(?:19|20)\d\d[-年/.]|\||｜|　|来源|作者|编辑|责编|发布|时间|日期|字号|浏览|点击|分享|打印|【|\[|\]|】|）|\))"
 _SOURCE_RE = re.compile(r"(?:信息|稿件|文章)?来源" + _SEP + r"([^\s|｜]{2,30}?)" + _LABEL_STOP)
 _EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑)" + _SEP + r"([\u4e00-\u9fff·]{2,8}(?:[、，, ][\u4e00-\u9fff·]{2,4})*)")
-_AUTHOR_LABEL_RE = re.compile(r"(?<![本])(?:作者|撰稿|文)" + _SEP + r"([\u4e00-\u9fff·]{2,4}(?:[、，, ]+[\u4e00-\u9fff·]{2,4})*)")
+_AUTHOR_LABEL_RE = re.compile(r"(?<![本])(?:作者|撰稿|文)" + _SEP + r"([\u4e00-\u9fff·]{2,4}(?:[、，, ]+[\u4e00-\u9fff·]{2,4})*)"
+                              r"(?=[\s）)|/,，、;；\]】]|$|来源|编辑|责编|发布|时间|日期|点击|浏览|阅读)")
 # 记者 王乐文、印朋 / 本报记者 葛灵丹 / （记者 胡晓蓉） / 记者马俊峰/文 / 通讯员 张三; not "记者了解到", not photo credits (摄)
 _REPORTER_RE = re.compile(
     r"(?<![小])(?:记者|通讯员)[ \t]*[:：]?[ \t]*((?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s/|]|$)))+)(?![ \t、，,]*摄)")
-_NOT_NAME = re.compile(r"编辑|记者|作者|来源|责编|训练|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|从|在|日|月|年|网|报|社|台|站|部|院|局|委|会|中心")
+#: Words that make a 2-4 character run a phrase or an organisation, not a person
+#: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
+_NOT_NAME = re.compile(r"编辑|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
+                       r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
 _URL_DATES = (
     ("url:t{}", re.compile(r"[/_]t((?:19|20)\d{2})(\d{2})(\d{2})_")),
     ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})/(\d{2})/")),
@@ -110,7 +114,7 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
                 meta["source_name"], prov["source_name"] = value, f"meta[name={heads.original(name)}]"
                 break
         else:
-            found = _labelled(page_lines(), headline_at, _SOURCE_RE)
+            found = _strip_label(_labelled(page_lines(), headline_at, _SOURCE_RE))
             if found:
                 meta["source_name"], prov["source_name"] = found, "byline:来源"
 
@@ -356,7 +360,7 @@ def _strip_label(value: str | None) -> str | None:
     if not value:
         return None
     value = re.sub(r"^\s*(?:信息|稿件)?来源\s*[:：]\s*", "", value).strip()
-    return value or None
+    return value if re.search(r"[\u4e00-\u9fffA-Za-z]", value) else None
 
 
 def _looks_like_url(value: str) -> bool:

@@ -76,6 +76,13 @@ LINE_RULES: tuple[Rule, ...] = (
     Rule("follow-account", r"^(?:关注|扫码关注|欢迎关注)(?:微信)?(?:公众号|官方微信|微博)[::]", "drop"),
     Rule("date-then-source", r"^" + DATE + r"\s*[|｜]?\s*(?:来源|信息来源|稿件来源)" + COLON + r"(?P<source_name>[^\s:|]{2,24})$", "lift"),
     Rule("outlet-reporter", r"^(?:[\u4e00-\u9fff]{1,6}\s+)?[\u4e00-\u9fff·]{1,12}[报网社台点端刊闻](?:特约)?(?:记者|通讯员)\s*(?P<authors>" + NAME + r"(?:[\s、,]+" + NAME + r")*)$", "lift"),
+    Rule("breadcrumb-home", r"^(?:位置|所在位置|当前页面|当前栏目)[::]?\s*首页", "drop"),
+    Rule("bookmark-home", r"^.{0,20}(?:设为首页|加入收藏|添加收藏夹).{0,20}$", "drop"),
+    Rule("load-more", r"^(?:加载更多|查看更多|点击加载更多|更多>>)$", "cut_tail"),
+    Rule("hot-lists", r"^(?:热帖|热词|热门排行|热点排行|热门文章|排行榜|24小时排行|点击排行|热门推荐)$", "cut_tail"),
+    Rule("list-dash", r"^[-—·•]$", "drop"),
+    Rule("dated-list-item", r"^[-—·•]\s*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$", "drop"),
+    Rule("teaser-more", r"[【\[]详细[】\]]$", "drop"),
 )
 
 #: Keys of ``key: value`` byline lines and the field each fills (None: dropped).
