@@ -63,19 +63,20 @@ def add_documents(store: Store, docs: Sequence[Document]) -> UpsertResult:
             entries = [index_entry(d, model) for d in todo]
             reindexed = [d.doc_id for d in todo if d.doc_id in before and before[d.doc_id][1]]
             store.replace_index(entries, reindexed)
-            _link_reprints(store, [e.doc_id for e in entries], reindexed)
+            _link_reprints(store, {e.doc_id: e.fingerprint for e in entries}, reindexed)
             if any(d.origin == "seed" for d in todo):
                 _rescore_all(store, model)
     return result
 
 
-def _link_reprints(store: Store, changed: list[str], reindexed: list[str]) -> None:
+def _link_reprints(store: Store, changed: dict[str, list[int] | None], reindexed: list[str]) -> None:
     # A changed document may have held its old cluster together, so the old clusters'
     # members are linked again from their fingerprints, not from their old links.
     affected = set(changed)
+    sigs = {doc_id: sig for doc_id, sig in changed.items() if sig}
     if reindexed:
         affected |= {member for member, _ in store.cluster_members(reindexed)}
-    sigs = store.fingerprints(affected)
+        sigs.update(store.fingerprints(affected - sigs.keys() - set(changed)))
     owners: dict[int, list[str]] = {}
     for doc_id, sig in sigs.items():
         for _band, bucket in lsh_buckets(sig):
@@ -83,6 +84,8 @@ def _link_reprints(store: Store, changed: list[str], reindexed: list[str]) -> No
     candidates = {
         (a, n) for bucket, n in store.band_neighbours(list(owners)) for a in owners[bucket] if a != n
     }
+    if not candidates and not reindexed:
+        return  # new documents that resemble nothing: they stay originals (duplicate_of NULL)
     sigs.update(store.fingerprints({n for _, n in candidates} - sigs.keys()))
     clusters = Clusterer()
     for doc_id in affected:
@@ -98,8 +101,14 @@ def _link_reprints(store: Store, changed: list[str], reindexed: list[str]) -> No
     if outside:
         for member, earliest in store.cluster_members(outside):
             clusters.union(member, earliest)
-    keys = store.earliest_keys(clusters.members())
-    store.set_duplicate_of(clusters.assign(keys.__getitem__))
+    members = clusters.members()
+    keys = store.earliest_keys(members) if len(members) > len(changed) or reindexed else {}
+    if not keys:  # only new documents, none linked: nothing to write
+        return
+    links = clusters.assign(keys.__getitem__)
+    # New documents are stored with duplicate_of NULL already.
+    store.set_duplicate_of({d: root for d, root in links.items()
+                            if root is not None or d not in changed or d in reindexed})
 
 
 def _rescore_all(store: Store, model: RelevanceModel) -> None:

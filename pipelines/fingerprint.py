@@ -137,12 +137,14 @@ def lsh_buckets(signature: Sequence[int]) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- SimHash
 # Kept to be measured against MinHash in benchmarks/dedup.py (it lost: see README).
 
-def simhash(features: Iterable[str]) -> int:
-    """64-bit SimHash (Charikar) of features weighted by their count."""
-    counts: dict[str, int] = {}
+def simhash(features: Iterable[str], weights: dict[str, float] | None = None) -> int:
+    """64-bit SimHash (Charikar) of features weighted by their count (or by ``weights``)."""
+    counts: dict[str, float] = {}
     for f in features:
         counts[f] = counts.get(f, 0) + 1
-    acc = [0] * 64
+    if weights is not None:
+        counts = {f: weights.get(f, 0.0) for f in counts}
+    acc = [0.0] * 64
     for f, w in counts.items():
         h = _h64(f.encode("utf-8"))
         for bit in range(64):

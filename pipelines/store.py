@@ -196,6 +196,12 @@ MIGRATIONS: list[str] = [
         FROM scored sc CROSS JOIN self JOIN documents d ON d.doc_id = sc.doc_id
         WHERE sc.doc_id <> id
         ORDER BY score DESC, d.doc_id;
+
+    -- One row per report printed more than once: its earliest document and every copy.
+    CREATE VIEW reprint_clusters AS
+        SELECT coalesce(duplicate_of, doc_id) AS original, count(*) AS copies,
+               list(doc_id ORDER BY doc_id) AS members
+        FROM documents GROUP BY 1 HAVING count(*) > 1;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -98,6 +98,9 @@ def test_sql_macros_rank_like_the_commands(db, capsys):
     rows = run_json(capsys, "query", "--db", str(db), "--format", "json",
                     "SELECT doc_id, duplicate_of FROM documents WHERE duplicate_of IS NOT NULL")
     assert rows == [{"doc_id": "u_reprint", "duplicate_of": SEED_003}]
+    rows = run_json(capsys, "query", "--db", str(db), "--format", "json",
+                    "SELECT original, copies, members FROM reprint_clusters")
+    assert rows == [{"original": SEED_003, "copies": 2, "members": [SEED_003, "u_reprint"]}]
 
 
 @pytest.mark.parametrize("argv, message", [
