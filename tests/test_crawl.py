@@ -221,13 +221,15 @@ def test_a_second_crawl_on_the_same_database_is_refused(mirror, tmp_path):
 def test_scrapy_crawl_runs_the_same_spider(mirror, tmp_path):
     db = tmp_path / "scrapy.duckdb"
     scrapy = Path(sys.executable).parent / "scrapy"
+    start = len(mirror.log)
     result = subprocess.run(
         [str(scrapy), "crawl", "djcrawl", "-a", "sites=sx_jcy", "-s", f"DJ_DUCKDB_PATH={db}",
          "-s", f"DJ_MIRROR_URL={mirror.url}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-         "-s", "LOG_LEVEL=WARNING"],
+         "-s", "DJ_CONTACT=mailto:crawl-ops@example.org", "-s", "LOG_LEVEL=WARNING"],
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stderr
+    assert {ua for *_rest, ua in mirror.log[start:]} == {"djcrawl/0.1 (+mailto:crawl-ops@example.org)"}
     assert rows(db, "SELECT site, count(*) FROM documents GROUP BY site") == [("sx_jcy", 3)]
     run = last_run(db)
     assert run["status"] == "finished" and run["sites"] == ["sx_jcy"]

@@ -17,6 +17,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.selector import Selector
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import PageItem, PagePart
@@ -51,6 +52,15 @@ class DjSpider(scrapy.Spider):
     name = "djcrawl"
 
     @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # the User-Agent names the project and DJ_CONTACT (so `-s DJ_CONTACT=...` is enough);
+        # a USER_AGENT given explicitly on the command line is kept as is
+        if (settings.getpriority("USER_AGENT") or 0) <= SETTINGS_PRIORITIES["project"]:
+            # spider priority: `scrapy crawl` re-applies the project settings over the crawler's
+            settings.set("USER_AGENT", f"djcrawl/0.1 (+{settings.get('DJ_CONTACT')})", priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
@@ -61,12 +71,6 @@ class DjSpider(scrapy.Spider):
         spider.max_pages = int(kwargs.get("max_pages") or s.getint("DJ_MAX_PAGES") or 0)
         spider.run_id = s.get("DJ_RUN_ID") or uuid.uuid4().hex[:12]
         spider.progress = s.getbool("DJ_PROGRESS")
-        # UserAgentMiddleware prefers this to USER_AGENT, so `-s DJ_CONTACT=...` is enough;
-        # a USER_AGENT given explicitly (-s, settings of the run) is kept as is
-        from scrapy.settings import SETTINGS_PRIORITIES
-
-        if (s.getpriority("USER_AGENT") or 0) <= SETTINGS_PRIORITIES["project"]:
-            spider.user_agent = f"djcrawl/0.1 (+{s.get('DJ_CONTACT')})"
         store = kwargs.get("store")
         spider.owns_store = store is None
         # `scrapy crawl djcrawl` opens the database itself; `djcrawl crawl` passes its open Store
