@@ -150,7 +150,9 @@ def _densest_block(tree):
     for el in tree.iter("p", "div", "td", "font", "span", "section"):
         if any(isinstance(c.tag, str) and c.tag in ("div", "table", "ul", "p") for c in el):
             continue
-        n = _own_text_length(el)
+        # a <p> is a paragraph with its inline markup; other tags only by the text they hold
+        # directly, so that a <td> of <font> paragraphs is their parent, not one more paragraph
+        n = _own_text_length(el) if el.tag == "p" else _length((el.text or "") + "".join(c.tail or "" for c in el))
         if n >= 20 and el.getparent() is not None:
             parent = el.getparent()
             scores[parent] = scores.get(parent, 0) + n

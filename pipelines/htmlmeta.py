@@ -58,7 +58,7 @@ _REPORTER_RE = re.compile(
     r"(?<![小])(?:记者|通讯员)[ \t]*[:：]?[ \t]*((?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s/|]|$)))+)(?![ \t、，,]*摄)")
 #: Words that make a 2-4 character run a phrase or an organisation, not a person
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
-_NOT_NAME = re.compile(r"编辑|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
+_NOT_NAME = re.compile(r"编辑|责任|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
                        r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
 _URL_DATES = (
     ("url:t{}", re.compile(r"[/_]t((?:19|20)\d{2})(\d{2})(\d{2})_")),

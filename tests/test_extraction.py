@@ -101,6 +101,25 @@ def test_short_container_falls_through_to_trafilatura():
     assert PARA in e.text
 
 
+def test_stray_closing_html_tag_does_not_end_the_page():
+    # gov.cn pages carry a </html> from a header include long before the report
+    e = extract_html(real("gov_npc/gne_npc_jueyi"))
+    assert e.provenance["body"] == "container:#UCAP-CONTENT"
+    assert "批准发行15500亿元特别国债购买外汇" in e.text
+
+
+def test_density_fallback_finds_the_paragraph_block():
+    from pipelines.extract import _densest_block, _parse, _plausible
+
+    html = page("<div class='nav'>" + "".join(f"<a href='/{i}'>栏目{i}</a>" for i in range(30)) + "</div>"
+                f"<table><tr><td id='body'><font>{PARA}</font><br><font>第二段。{PARA}</font></td></tr></table>"
+                "<div class='links'><p><a href='/x'>一篇很长的相关报道标题文字在这里出现</a></p></div>")
+    node, label = _densest_block(_parse(html))
+    assert label == "td#body"
+    assert not _plausible("首页\n简\n繁\nEN\n登录\n个人中心\n退出\n邮箱\n无障碍\n" * 5)
+    assert _plausible(PARA)
+
+
 def test_empty_and_junk_pages_give_no_text():
     assert extract_html("").text == ""
     assert extract_html("   \n ").text == ""
