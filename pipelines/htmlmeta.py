@@ -7,8 +7,10 @@ source_name, authors (list), editor. Provenance values name the source, e.g.
 Sources are tried most-trusted first; the first plausible value wins:
 
 1. the site config's ``meta_selectors`` (CSS or XPath per key);
-2. structured head metadata (TRS ``ArticleTitle``/``PubDate``/``ContentSource``, the
-   people.com.cn/xinhua CMS ``publishdate``/``source``/``author``, Open Graph);
+2. the Baidu news-protocol elements ``#pubtime_baidu``, ``#source_baidu``,
+   ``#author_baidu``, ``#editor_baidu``; then structured head metadata (TRS
+   ``ArticleTitle``/``PubDate``/``ContentSource``, the people.com.cn/xinhua CMS
+   ``publishdate``/``source``/``author``, Open Graph);
 3. the byline: labelled fields (``发布时间：``, ``来源：``, ``作者：``, ``责任编辑：``) and the
    first date printed under the headline;
 4. the URL (``t20240513_``, ``/2024-05/13/``, ``/2024/0510/``, ``/20240515/``);
@@ -40,6 +42,9 @@ _META_NAMES = {
 }
 
 _SEP = r"[ \t]*[:：][ \t]*"
+#: Element ids of the Baidu news protocol, printed in the byline by many Chinese CMSs.
+_BAIDU_IDS = {"published": "pubtime_baidu", "source_name": "source_baidu", "authors": "author_baidu",
+              "editor": "editor_baidu"}
 _DATE_RE = re.compile(
     r"((?:19|20)\d{2})\s*(?:[-/.年]\s*)(\d{1,2})\s*(?:[-/.月]\s*)(\d{1,2})(?![\d])\s*日?")
 _LABELLED_DATE = (
@@ -96,6 +101,13 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
         value = _select_text(tree, selector)
         if value:
             _accept(meta, prov, key, value, f"site:{selector}", today)
+
+    # 2. the Baidu news-protocol elements many CMSs print in the byline (#pubtime_baidu ...)
+    for key, element_id in _BAIDU_IDS.items():
+        if key not in meta:
+            for el in tree.iterfind(f".//*[@id='{element_id}']"):
+                _accept(meta, prov, key, el.get("wzades") or el.text_content(), f"#{element_id}", today)
+                break
 
     # title
     if "title" not in meta:
@@ -416,8 +428,12 @@ def _accept(meta, prov, key, value, source, today) -> None:
         names = _names(re.sub(r"^.*?[:：]", "", value))
         if names:
             meta[key], prov[key] = names, source
-    elif key in ("source_name", "editor"):
-        value = re.sub(r"^.*?[:：]\s*", "", value).strip()
+    elif key == "editor":
+        names = _names(re.sub(r"^.*?[:：]", "", value))
+        if names:
+            meta[key], prov[key] = names[0], source
+    elif key == "source_name":
+        value = _strip_label(re.sub(r"^.*?[:：]\s*", "", value).strip())
         if value:
             meta[key], prov[key] = value, source
     elif key == "title":

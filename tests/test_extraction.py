@@ -169,6 +169,19 @@ def test_byline_date_source_authors_editor():
     assert (meta["editor"], prov["editor"]) == ("王五", "byline:责任编辑")
 
 
+def test_baidu_news_protocol_elements():
+    e = extract_html(real("youth_cn/news_youth_gj_trs"))
+    assert (e.meta["editor"], e.provenance["editor"]) == ("张毅", "#editor_baidu")
+    e = extract_html(real("southcn/news_southcn"))
+    assert (e.meta["published"], e.provenance["published"]) == ("2024-05-12", "#pubtime_baidu")
+    assert (e.meta["source_name"], e.provenance["source_name"]) == ("新华网", "#source_baidu")
+    # a hidden <div id="BaiduSpider"> block: labels stripped, the linked source name read
+    e = extract_html(real("chinanews/gerapy_chinanews_detail"))
+    assert (e.meta["source_name"], e.provenance["source_name"]) == ("求是网", "#source_baidu")
+    assert (e.meta["published"], e.provenance["published"]) == ("2020-07-04", "#pubtime_baidu")
+    assert (e.meta["authors"], e.provenance["authors"]) == (["陈海峰"], "#author_baidu")
+
+
 def test_date_from_url_and_rejection_of_future_and_ancient_dates():
     body = f"<h1>标题文字在这里</h1><p>{PARA}</p>"
     meta, prov = meta_of(page(body), url="https://news.youth.cn/gn/202405/t20240513_15249693.htm")
