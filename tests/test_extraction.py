@@ -12,6 +12,7 @@ import json
 import struct
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import lxml.html
@@ -400,3 +401,33 @@ def test_site_hints_reach_extraction():
     html = page(f"<div class='zoom-area'><p>{PARA}</p></div><div class='TRS_Editor'><p>{'页脚' * 40}</p></div>")
     doc = document_from_html(html, url="http://www.jcy.gov.cn/a.html", hints=SiteHints(body_selectors=(".zoom-area",)))
     assert doc.text.startswith("人民检察院深入推进党建工作")
+
+
+# --------------------------------------------------------------------------- cleaner rows added for news/government pages
+
+def test_cleaner_rows_for_extracted_news_boilerplate():
+    from pipelines.clean import clean_text
+
+    body = [PARA, f"第二段。{PARA}", f"第三段。{PARA}"]
+    text = "\n".join([
+        "位置:首页 > 新闻动态",
+        "添加收藏夹 \\ 设为首页 \\ 关于我们",
+        "2024年05月17日08:59  来源:北京青年报",
+        "光明日报记者 王建宏 张文攀",
+        body[0], body[1],
+        "关注公众号:人民网财经",
+        body[2],
+        "原创版权禁止商业转载 授权>>",
+        "转载申请事宜以及报告非法侵权行为,请联系我们:010-56807194",
+        "加载更多", "-", "大数据“坑熟客”,技术之罪需规则规避", "-", "热帖", "热词",
+    ])
+    cleaned = clean_text(text)
+    nfkc = [unicodedata.normalize("NFKC", p) for p in body]  # the cleaner's output form
+    assert cleaned.text.split("\n") == nfkc
+    assert cleaned.meta["source_name"] == "北京青年报"
+    assert cleaned.meta["published"] == dt.date(2024, 5, 17)
+    assert cleaned.meta["authors"] == ["王建宏", "张文攀"]
+    # a dated related-list item and a teaser go, a sentence that merely mentions 详细 stays
+    tail = clean_text("\n".join([PARA, "- 2020年07月08日 13:36:14", "致敬改革开放四十年 邀请文化大家讲述 【详细】",
+                                 "会议详细部署了下一步工作。"]))
+    assert tail.text.split("\n") == [nfkc[0], "会议详细部署了下一步工作。"]
