@@ -24,11 +24,12 @@ Every sentence of the report itself is kept: captions and headings are body.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .rules import BYLINE_KEYS, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, compiled
+from .rules import BYLINE_KEYS, COLON, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, Rule, compiled
 
 __all__ = ["Cleaned", "clean_text", "parse_date", "split_names"]
 
@@ -142,8 +143,20 @@ def _join_page_chunks(lines: list[_Line]) -> list[_Line]:
     return [_Line(joined)]
 
 
+@functools.lru_cache(maxsize=4)
+def _compiled_rules(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, re.Pattern, bool], ...]:
+    """``(rule, compiled pattern, needs a colon)`` for each rule, built once per rule table.
+
+    A pattern ending in ``COLON`` cannot match a line without a colon; checking that
+    first spares the unanchored ``key:`` searches on every line of prose (the
+    costliest part of cleaning).
+    """
+    return tuple((rule, compiled(rule.pattern), rule.pattern.endswith(COLON)) for rule in rules)
+
+
 def _apply_line_rules(lines: list[_Line], meta: _Meta) -> list[_Line]:
     """Step 3."""
+    rules = _compiled_rules(LINE_RULES)
     total = sum(len(line.text) for line in lines) or 1
     out: list[_Line] = []
     seen = 0
@@ -160,8 +173,11 @@ def _apply_line_rules(lines: list[_Line], meta: _Meta) -> list[_Line]:
                 continue
             skipping_section = False
         rule_hit = None
-        for rule in LINE_RULES:
-            m = compiled(rule.pattern).search(text)
+        has_colon = ":" in text or "：" in text
+        for rule, pattern, needs_colon in rules:
+            if needs_colon and not has_colon:
+                continue
+            m = pattern.search(text)
             if m is None:
                 continue
             if rule.action == "byline" and not _lift_byline(text, meta):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import heapq
 import os
+import re
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -52,13 +53,17 @@ def _load_words(path: Path) -> frozenset[str]:
     )
 
 
+#: Han characters (CJK Unified Ideographs and Extension A), as script detection counts them.
+_HAN = re.compile("[\u4e00-\u9fff\u3400-\u4dbf]+")
+#: Characters that are certainly letters or digits (every code point of both Han blocks is
+#: assigned, category Lo): a token holding one is a word without a per-character lookup.
+_SURELY_WORD = re.compile("[\u4e00-\u9fff\u3400-\u4dbfA-Za-z0-9]")
+
+
 def is_word_token(tok: str) -> bool:
     """A token that carries text: not whitespace, punctuation or symbols."""
-    return any(unicodedata.category(ch)[0] in "LN" for ch in tok)
-
-
-def _is_han(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+    # The regex answers for nearly every token at C speed; the category walk decides the rest.
+    return _SURELY_WORD.search(tok) is not None or any(unicodedata.category(ch)[0] in "LN" for ch in tok)
 
 
 class Normalizer:
@@ -73,6 +78,7 @@ class Normalizer:
         for word, freq in load_user_words():
             rjieba.add_word(word, freq, None)
         self._stop = _load_words(DATA_DIR / "stopwords.txt")
+        self._word_memo: dict[str, bool] = {}
         self._idf, self._idf_default = self._load_idf()
 
     @staticmethod
@@ -96,12 +102,14 @@ class Normalizer:
         return unicodedata.normalize("NFKC", text)
 
     def detect_script(self, text: str) -> str:
-        han = [ch for ch in text if _is_han(ch)]
-        if not han:
+        sample = "".join(_HAN.findall(text))
+        if not sample:
             return "hans"
-        sample = "".join(han)
-        changed = sum(a != b for a, b in zip(sample, self._t2s(sample)))
-        return "hant" if changed >= max(3, HANT_SHARE * len(han)) else "hans"
+        converted = self._t2s(sample)
+        # Position by position (as zip would); a Simplified text converts to itself, which
+        # one string comparison settles without walking it.
+        changed = 0 if converted == sample else sum(map(str.__ne__, sample, converted))
+        return "hant" if changed >= max(3, HANT_SHARE * len(sample)) else "hans"
 
     def simplify_text(self, text: str) -> tuple[str, str]:
         """``(Simplified NFKC text, script of the input)``."""
@@ -120,10 +128,25 @@ class Normalizer:
     # -- tokens and keywords
 
     def tokens(self, text: str) -> list[str]:
-        return [t for t in self._jieba.cut(text, False) if is_word_token(t)]
+        word = self._word_memo
+        if len(word) > 500_000:  # bounded: arbitrary input must not grow it forever
+            word.clear()
+        out = []
+        for t in self._jieba.cut(text, False):
+            # A report repeats its words: each distinct token is classified once.
+            keep = word.get(t)
+            if keep is None:
+                keep = word[t] = is_word_token(t)
+            if keep:
+                out.append(t)
+        return out
 
     def keywords(self, tokens: list[str], k: int = KEYWORDS) -> list[str]:
-        counts = Counter(t for t in tokens if len(t) > 1 and t not in self._stop and not t.isdigit())
+        # Count every token at C speed, then filter the distinct ones (same counts, same
+        # first-seen order as filtering token by token).
+        stop = self._stop
+        counts = {t: n for t, n in Counter(tokens).items()
+                  if len(t) > 1 and t not in stop and not t.isdigit()}
         if not counts:
             return []
         total = sum(counts.values())
