@@ -202,7 +202,11 @@ def _parse(html: str):
     # parse there - everything after it, the report included, would be lost; browsers ignore them
     html = _CLOSING_ROOT.sub("", html)
     try:
-        return load_html(html)
+        tree = load_html(html)
+        if tree is None:
+            # trafilatura refuses fragments ("<p>…</p>" alone); a saved snippet is still a page
+            tree = load_html(f"<html><body>{html}</body></html>")
+        return tree
     except (etree.ParserError, ValueError, TypeError):
         return None
 

@@ -121,6 +121,11 @@ def test_density_fallback_finds_the_paragraph_block():
     assert _plausible(PARA)
 
 
+def test_html_fragment_is_read_as_a_page():
+    e = extract_html(f"<p>{PARA}</p><p>第二段。{PARA}</p>")
+    assert e.text.split("\n") == [PARA, f"第二段。{PARA}"]
+
+
 def test_empty_and_junk_pages_give_no_text():
     assert extract_html("").text == ""
     assert extract_html("   \n ").text == ""
