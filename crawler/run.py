@@ -162,9 +162,11 @@ def cmd_reprocess(args) -> int:
     reasons: Counter[str] = Counter()
     new = updated = unchanged = pages = 0
     with Store(db) as store:
-        parts: dict[str, list] = {}
+        parts: dict[str, list] = {}  # first page URL -> its later parts
         for part in store.iter_pages(site=args.site, kind="article-part"):
-            parts.setdefault(part.doc_id, []).append(part)
+            first_url = configs[part.site].first_page_of(part.url) if part.site in configs else None
+            if first_url:
+                parts.setdefault(first_url, []).append(part)
         batch: list[Document] = []
 
         def flush():
@@ -179,7 +181,7 @@ def cmd_reprocess(args) -> int:
             cfg = configs.get(page.site)
             hints = cfg.hints() if cfg else SiteHints(site=page.site)
             doc_id = doc_id_for_url(page.url)
-            more = sorted(parts.get(doc_id, []), key=lambda p: _part_number(p.url))
+            more = sorted(parts.get(page.url, []), key=lambda p: _part_number(p.url))
             ctype = cfg.content_type_for if cfg else (lambda body, ct: ct)
             html = page.body
             if more:

@@ -88,6 +88,17 @@ class SiteConfig:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
+    def first_page_of(self, part_url: str) -> str | None:
+        """The first page of a multi-page article, given the URL of a later part (``article.part_url``)."""
+        name = part_url.rsplit("/", 1)[-1]
+        pattern = re.escape(self.article.part_url)
+        for field_, regex in (("stem", r"(?P<stem>.+?)"), ("n", r"\d+"), ("ext", r"(?P<ext>\w+)")):
+            pattern = pattern.replace(re.escape("{" + field_ + "}"), regex)
+        m = re.fullmatch(pattern, name)
+        if not m:
+            return None
+        return part_url[: len(part_url) - len(name)] + f"{m.group('stem')}.{m.group('ext')}"
+
     def content_type_for(self, body: bytes, content_type: str | None) -> str | None:
         """The page's content type, with the config's ``encoding_hint`` when the page declares nothing.
 

@@ -90,6 +90,7 @@ class StorePipeline:
 
     def open_spider(self):
         spider = self.crawler.spider
+        self.store.interrupt_stale_runs()  # runs left 'running' by a killed crawl
         self.store.start_run(spider.run_id, sorted(spider.configs))
 
     def process_item(self, item):
@@ -113,12 +114,13 @@ class StorePipeline:
             doc_id=doc_id if isinstance(outcome, Document) else None,
         ))
         for part in item.parts:
-            # kept so that `djcrawl reprocess` can join the article again without the network
+            # kept so that `djcrawl reprocess` can join the article again without the network;
+            # like every page, a part names a document only if there is one
             self.pages.append(PageRecord(
                 url=part.url, final_url=part.final_url, site=item.site, status=part.status, body=part.body,
                 kind="article-part", reason=None, fetched_at=item.fetched_at, content_type=part.content_type,
                 encoding=decode_bytes(part.body, part.content_type)[1] if part.body else None,
-                run_id=spider.run_id, doc_id=doc_id,
+                run_id=spider.run_id, doc_id=doc_id if isinstance(outcome, Document) else None,
             ))
         if len(self.pages) >= self.batch_size or len(self.docs) >= self.batch_size:
             self.flush()
@@ -126,16 +128,18 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        stats = self.crawler.stats
-        if self.pages:
+        """Write the batch in ONE transaction: a killed crawl leaves no page naming a missing
+        document and no document without its page (the re-run then fetches what is missing)."""
+        if not self.pages and not self.docs:
+            return
+        with self.store.transaction():
             self.store.put_pages(self.pages)
-            self.pages = []
-        if self.docs:
             result = add_documents(self.store, self.docs)
-            self.docs = []
-            stats.inc_value("djcrawl/documents_new", result.new)
-            stats.inc_value("djcrawl/documents_updated", result.updated)
-            stats.inc_value("djcrawl/documents_unchanged", result.unchanged)
+        self.pages, self.docs = [], []
+        stats = self.crawler.stats
+        stats.inc_value("djcrawl/documents_new", result.new)
+        stats.inc_value("djcrawl/documents_updated", result.updated)
+        stats.inc_value("djcrawl/documents_unchanged", result.unchanged)
 
     def close_spider(self):
         self.flush()

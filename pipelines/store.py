@@ -526,17 +526,12 @@ class Store:
                 rows[name].append(values[name])
         batch = pa.table(rows, schema=_PAGE_SCHEMA)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _PAGE_COLUMNS if c != "url")
-        self.con.execute("BEGIN")
-        try:
+        with self.transaction():  # joins the caller's: a crawl batch stores pages and documents together
             self.con.register("_page_batch", batch)
             self.con.execute(
                 f"INSERT INTO pages BY NAME SELECT * FROM _page_batch ON CONFLICT (url) DO UPDATE SET {updates}"
             )
             self.con.unregister("_page_batch")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
 
     def known_article_urls(self, site: str | None = None) -> set[str]:
         """URLs of article pages already stored (a re-run skips them unless --refresh)."""
@@ -596,6 +591,29 @@ class Store:
             "INSERT INTO crawl_runs (run_id, started_at, status, sites, pid) VALUES (?, now(), 'running', ?, ?)",
             [run_id, list(sites), os.getpid()],
         )
+
+    def interrupt_stale_runs(self) -> int:
+        """Runs still marked 'running' were killed (whoever opens the file for writing holds its
+        lock, so no other crawl is under way): mark them 'interrupted'."""
+        (n,), = self.con.execute("SELECT count(*) FROM crawl_runs WHERE status = 'running'").fetchall()
+        if n:
+            self.con.execute("UPDATE crawl_runs SET status = 'interrupted' WHERE status = 'running'")
+        return n
+
+    def last_run_of_site(self, site: str, exclude_run: str | None = None) -> tuple[str | None, set[str]]:
+        """Status of the latest run that crawled ``site`` (other than ``exclude_run``) and the
+        reasons it counted for the site; ``(None, set())`` if the site was never crawled."""
+        row = self.con.execute(
+            """SELECT run_id, status FROM crawl_runs
+               WHERE list_contains(sites, ?) AND run_id IS DISTINCT FROM ?
+               ORDER BY started_at DESC LIMIT 1""",
+            [site, exclude_run],
+        ).fetchone()
+        if row is None:
+            return None, set()
+        reasons = {r for (r,) in self.con.execute(
+            "SELECT reason FROM crawl_run_counts WHERE run_id = ? AND site = ?", [row[0], site]).fetchall()}
+        return row[1], reasons
 
     def finish_run(self, run_id: str, status: str, totals: dict[str, int], counts: dict[tuple[str, str], int]) -> None:
         """Close a run: totals are crawl_runs columns, counts are (site, reason) -> n."""

@@ -76,8 +76,14 @@ def test_first_run_stores_documents_pages_and_a_run_row(first):
     assert run["errors"] == 2
     assert counts[("spp", "robots-disallowed")] == 1
     assert all(counts[(name, "list-page")] >= len(cfg.start_urls) for name, cfg in CONFIGS.items())
-    # non-article pages are kept and their reason counted
-    assert counts[("spp_12309", "too-short")] == 1
+    # a page at an article URL with no text is kept, not made a document, and its reason counted
+    with Store(db, read_only=True) as store:
+        empty = store.get_page("https://www.12309.gov.cn/12309/zjxflws/jcdj/202001/t20200102_100001.shtml")
+    assert empty.kind == "article" and empty.reason and empty.doc_id is None and empty.body
+    assert counts[("spp_12309", empty.reason)] >= 1
+    (not_articles,), = rows(db, "SELECT count(*) FROM pages WHERE kind = 'article' AND doc_id IS NULL")
+    assert sum(n for (site, reason), n in counts.items() if reason not in (
+        "document", "list-page", "http-404", "http-500", "robots-disallowed")) == not_articles
     # a progress line per site and a summary table
     for name in CONFIGS:
         assert f"[{name}] done:" in result.stderr

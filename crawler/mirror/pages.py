@@ -114,7 +114,7 @@ def _etag(body: bytes) -> str:
 
 def _built_article(root: Path, site_title: str, channel_title: str, a: dict) -> dict[str, bytes]:
     """A page in the site's layout from a seed text; ``parts`` > 1 splits it like a TRS multi-page article."""
-    paragraphs = _seed_paragraphs(root, a["seed"], a.get("skip_lines", 1))
+    paragraphs = [] if a.get("empty") else _seed_paragraphs(root, a["seed"], a.get("skip_lines", 1))
     parts = max(1, a.get("parts", 1))
     size = math.ceil(len(paragraphs) / parts)
     template = Template((TEMPLATES / a["template"]).read_text(encoding="utf-8"))

@@ -78,6 +78,7 @@ class DjSpider(scrapy.Spider):
         # closed after spider_closed, so the store pipeline can still finish the run row
         crawler.signals.connect(spider._close_store, signal=signals.engine_stopped)
         spider.known: set[str] = set()
+        spider.walk_whole_lists: set[str] = set()
         spider.seen: set[str] = set()
         spider.requested: Counter[str] = Counter()
         spider.pending: Counter[str] = Counter()
@@ -144,6 +145,14 @@ class DjSpider(scrapy.Spider):
     async def start(self):
         # what is already stored is not fetched again (unless --refresh)
         self.known = set() if self.refresh else self.store.known_article_urls()
+        # A list may be left at its first all-known page only if the site's last run walked its
+        # lists to the end: after a killed, interrupted or --max-pages-cut run, older pages can
+        # still hold articles never fetched.
+        self.walk_whole_lists = set()
+        for name in self.configs:
+            status, reasons = self.store.last_run_of_site(name, exclude_run=self.run_id)
+            if status is not None and (status != "finished" or "max-pages-reached" in reasons):
+                self.walk_whole_lists.add(name)
         for cfg in self.configs.values():
             for url in cfg.start_urls:
                 if url not in self.seen and self._budget_left(cfg.name):
@@ -190,7 +199,7 @@ class DjSpider(scrapy.Spider):
                 self.count(site, "skipped-known", len(links) - len(new))
 
             # a list page holding only known articles ends the walk down this list
-            if links and not new and not self.refresh:
+            if links and not new and not self.refresh and site not in self.walk_whole_lists:
                 self.count(site, "list-stop-all-known")
                 return
             next_url = self._next_list_page(cfg, url, base, text, sel)
