@@ -198,6 +198,23 @@ def test_reprocess_rebuilds_the_same_documents_from_stored_pages(first, second, 
     assert len(mirror.log) == before  # no network
 
 
+def test_a_run_cut_short_by_max_pages_is_completed_by_the_next_one(mirror, tmp_path):
+    db = tmp_path / "cut.duckdb"
+    # sx_jcy: one channel, two list pages of two and one articles; 3 requests = the first list
+    # page and its two articles, so the second list page is never seen
+    cut = djcrawl(mirror, "crawl", "sx_jcy", "--mirror", "--max-pages", "3", "--db", str(db))
+    assert cut.returncode == 0, cut.stderr
+    run = last_run(db)
+    assert run["article_pages_fetched"] == 2 and run["counts"][("sx_jcy", "max-pages-reached")] == 1
+    # the first list page now holds only known articles, yet the next run goes on to the second
+    rest = djcrawl(mirror, "crawl", "sx_jcy", "--mirror", "--db", str(db))
+    assert rest.returncode == 0, rest.stderr
+    run = last_run(db)
+    assert run["article_pages_fetched"] == 1 and run["documents_new"] == 1
+    stored = {u for (u,) in rows(db, "SELECT url FROM pages WHERE kind = 'article'")}
+    assert stored == set(SITES["sx_jcy"].article_urls)
+
+
 def test_a_second_crawl_on_the_same_database_is_refused(mirror, tmp_path):
     db = tmp_path / "busy.duckdb"
     err_path = tmp_path / "first.err"

@@ -204,8 +204,11 @@ class DjSpider(scrapy.Spider):
                 return
             next_url = self._next_list_page(cfg, url, base, text, sel)
             page_index = response.meta["dj_page_index"] + 1
-            if next_url and next_url not in self.seen and page_index < cfg.list.max_pages and self._budget_left(site):
-                yield self._list_request(cfg, next_url, page_index)
+            if next_url and next_url not in self.seen and page_index < cfg.list.max_pages:
+                if self._budget_left(site):
+                    yield self._list_request(cfg, next_url, page_index)
+                else:
+                    self.count(site, "max-pages-reached")
         finally:
             self._done(site)
 
