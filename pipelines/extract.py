@@ -178,6 +178,7 @@ def _prune_widgets(root) -> None:
 
 
 _TABLE_PIPES = re.compile(r"^\|(.*)\|$")
+_CELL_EDGE = re.compile(r"^\|\s*|\s*\|$")
 
 
 def _tidy(text: str | None) -> str:
@@ -187,6 +188,8 @@ def _tidy(text: str | None) -> str:
         m = _TABLE_PIPES.match(line.strip())
         if m:
             line = " ".join(cell.strip() for cell in m.group(1).split("|") if cell.strip())
+        else:  # a table cell outside a table row comes out as "cell |"
+            line = _CELL_EDGE.sub("", line.strip())
         if line.strip():
             lines.append(line.strip())
     return "\n".join(lines)
@@ -203,8 +206,9 @@ def _parse(html: str):
     html = _CLOSING_ROOT.sub("", html)
     try:
         tree = load_html(html)
-        if tree is None:
-            # trafilatura refuses fragments ("<p>…</p>" alone); a saved snippet is still a page
+        if tree is None and _FRAGMENT.match(html):
+            # trafilatura refuses fragments ("<p>…</p>" alone); a saved snippet that starts with
+            # markup is still a page (binary junk and plain text stay refused)
             tree = load_html(f"<html><body>{html}</body></html>")
         return tree
     except (etree.ParserError, ValueError, TypeError):
@@ -212,6 +216,7 @@ def _parse(html: str):
 
 
 _CLOSING_ROOT = re.compile(r"</(?:html|body)\s*>", re.I)
+_FRAGMENT = re.compile(r"\s*<(?:p|div|table|article|section|span|font|h[1-6]|ul|ol|center|td|tr)[\s>]", re.I)
 
 
 @lru_cache(maxsize=256)
