@@ -55,6 +55,7 @@ _LABELLED_DATE = (
 )
 _LABEL_STOP = r"(?=\s|$|(?:19|20)\d\d[-年/.]|\||｜|　|来源|作者|编辑|责编|发布|时间|日期|字号|浏览|点击|分享|打印|【|\[|\]|】|）|\))"
 _SOURCE_RE = re.compile(r"(?:信息|稿件|文章)?来源" + _SEP + r"([^\s|｜]{2,30}?)" + _LABEL_STOP)
+_ISSUER_RE = re.compile(r"发文机关" + _SEP + r"([\u4e00-\u9fff（）()]{2,40}?)" + _LABEL_STOP)
 _EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑)" + _SEP + r"([\u4e00-\u9fff·]{2,8}(?:[、，, ][\u4e00-\u9fff·]{2,4})*)")
 _AUTHOR_LABEL_RE = re.compile(r"(?<![本])(?:作者|撰稿|文)" + _SEP + r"([\u4e00-\u9fff·]{2,4}(?:[、，, ]+[\u4e00-\u9fff·]{2,4})*)"
                               r"(?=[\s）)|/,，、;；\]】]|$|来源|编辑|责编|发布|时间|日期|点击|浏览|阅读)")
@@ -129,6 +130,11 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
             found = _strip_label(_labelled(page_lines(), headline_at, _SOURCE_RE))
             if found:
                 meta["source_name"], prov["source_name"] = found, "byline:来源"
+            else:
+                # government information-disclosure pages name the issuing organ in their card
+                found = _labelled(page_lines(), 0, _ISSUER_RE)
+                if found:
+                    meta["source_name"], prov["source_name"] = found, "byline:发文机关"
 
     # editor
     if "editor" not in meta:

@@ -218,6 +218,7 @@ def test_real_page_metadata_with_provenance():
     # government document: 成文日期 (the document's date), not the portal's upload day in PubDate
     e = extract_html(real("gov_local/jilin_gov_tonggao"))
     assert (e.meta["published"], e.provenance["published"]) == ("2022-01-27", "byline:成文日期")
+    assert (e.meta["source_name"], e.provenance["source_name"]) == ("吉林省人民政府", "byline:发文机关")
 
 
 def test_document_keeps_html_metadata_and_drops_bylines_from_text():
