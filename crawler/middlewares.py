@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
 from .siteconfig import load_sites
 
-__all__ = ["MirrorMiddleware", "ConditionalRequestMiddleware"]
+__all__ = ["MirrorMiddleware", "ConditionalRequestMiddleware", "TruncatedGzipMiddleware", "TruncatedBody"]
 
 
 class MirrorMiddleware:
@@ -54,3 +55,29 @@ class ConditionalRequestMiddleware:
         if last_modified and b"If-Modified-Since" not in request.headers:
             request.headers[b"If-Modified-Since"] = last_modified
         return None
+
+
+class TruncatedBody(Exception):
+    """A compressed body that ends before its stream does: part of the page is missing."""
+
+
+class TruncatedGzipMiddleware:
+    """Refuse gzip bodies cut short, which HttpCompressionMiddleware would quietly decode in part.
+
+    Runs just before it (590) on responses. A page missing its end must not be stored
+    as if whole: the request fails with :class:`TruncatedBody`, counted as an error, and
+    the page is fetched again on the next run.
+    """
+
+    def process_response(self, request, response):
+        encoding = (response.headers.get(b"Content-Encoding") or b"").strip().lower()
+        if encoding not in (b"gzip", b"x-gzip") or not response.body:
+            return response
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        try:
+            inflater.decompress(response.body)
+        except zlib.error:
+            return response  # not gzip at all: HttpCompressionMiddleware reports that
+        if not inflater.eof:
+            raise TruncatedBody(f"gzip body of {response.url} ends before its stream does")
+        return response

@@ -49,6 +49,8 @@ DOWNLOADER_MIDDLEWARES = {
     # before HttpProxyMiddleware (750), which turns meta["proxy"] into the connection
     "crawler.middlewares.MirrorMiddleware": 740,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    # sees the raw body before HttpCompressionMiddleware (590) decodes it
+    "crawler.middlewares.TruncatedGzipMiddleware": 595,
 }
 ITEM_PIPELINES = {
     "pipelines.scrapy_pipelines.DocumentPipeline": 300,

@@ -77,6 +77,7 @@ class DjSpider(scrapy.Spider):
         spider.store = store if store is not None else Store(s.get("DJ_DUCKDB_PATH"))
         # closed after spider_closed, so the store pipeline can still finish the run row
         crawler.signals.connect(spider._close_store, signal=signals.engine_stopped)
+        crawler.signals.connect(spider._dropped, signal=signals.request_dropped)
         spider.known: set[str] = set()
         spider.walk_whole_lists: set[str] = set()
         spider.seen: set[str] = set()
@@ -270,6 +271,20 @@ class DjSpider(scrapy.Spider):
                 return candidate if n < int(total) else None
         hrefs = {_canonical(urljoin(response.url, h)) for h in Selector(text=text).xpath("//a/@href").getall()}
         return candidate if candidate in hrefs else None
+
+    def _dropped(self, request, spider=None):
+        """The scheduler refused a request as a duplicate; for a redirect that is a loop."""
+        site = request.meta.get("dj_site")
+        if site is None:
+            return
+        if request.url in request.meta.get("redirect_urls", ()):
+            self.count(site, "redirect-loop")
+            for key in ("djcrawl/errors", f"djcrawl/site/{site}/errors"):
+                self.crawler.stats.inc_value(key)
+            self.logger.warning("%s: %s failed: redirect-loop", site, request.meta.get("dj_url", request.url))
+        else:
+            self.count(site, "duplicate")
+        self._done(site)
 
     def on_error(self, failure):
         request = failure.request
