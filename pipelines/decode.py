@@ -58,6 +58,10 @@ def decode_bytes(body: bytes, content_type: str | None = None) -> tuple[str, str
     except UnicodeDecodeError:
         pass
     declared = declared_charset(body, content_type)
+    if declared and declared.startswith(("utf-16", "utf-32")) and declared_charset(b"", content_type) != declared:
+        # a <meta> that an ASCII search could read proves the bytes are not UTF-16/32, whatever
+        # it says (copied templates do say so); decoding them so gives CJK-looking garbage
+        declared = None
     for name in (declared, "gb18030"):
         if name and name != "utf-8":
             try:

@@ -34,6 +34,13 @@ NAME = r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,5}"
 COLON = r"\s*[::]\s*"
 # Who wrote it: 本报记者, 通讯员, 作者 ... ; 文 and 图 only with a separator (文化引领 is no byline).
 ROLE = r"(?:(?:本报|本台|本网|新华社|人民网)?(?:特约)?(?:记者|通讯员|作者|撰稿|实习生)\s*[::/|]?|(?:文/图|文|图)\s*[::/|])"
+# For lines of several roles and names, written so that a line splits into roles and names in
+# ONE way: a name contains no role word, and a role's spaces belong to it only before a colon.
+# Otherwise "本报记者 本报记者 ... x" or "本报记者 张三 " * 40 + "。" splits in exponentially many
+# ways and the regex engine backtracks through all of them (a 60-character line took minutes).
+_ROLE_WORD = r"(?:本报|本台|本网|新华社|人民网|特约|记者|通讯员|作者|撰稿|实习生)"
+BYLINE_NAME = r"(?!" + _ROLE_WORD + r")[\u4e00-\u9fff](?:(?!" + _ROLE_WORD + r")[\u4e00-\u9fff·]){1,5}"
+BYLINE_ROLE = r"(?:(?:本报|本台|本网|新华社|人民网)?(?:特约)?(?:记者|通讯员|作者|撰稿|实习生)(?:\s*[::/|])?|(?:文/图|文|图)\s*[::/|])"
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ LINE_RULES: tuple[Rule, ...] = (
     Rule("editor", r"^[\[【(]?\s*(?:责任编辑|责编|编辑)" + COLON + r"(?P<editor>" + NAME + r"(?:[\s、,]+" + NAME + r")*)\s*[\]】)]?$", "lift"),
     Rule("date-source-header", r"^" + DATE + r"\s+(?P<source_name>[^\s\d:][^\s:]{1,24})$", "lift"),
     Rule("date-alone", r"^" + DATE + r"$", "lift"),
-    Rule("author-line", r"^[■□●◆▲]?\s*(?P<authors>(?:" + ROLE + r"\s*" + NAME + r"(?:[\s、,]+" + NAME + r")*\s*)+)$", "lift"),
+    Rule("author-line", r"^[■□●◆▲]?\s*(?P<authors>(?:" + BYLINE_ROLE + r"\s*" + BYLINE_NAME + r"(?:[\s、,]+" + BYLINE_NAME + r")*\s*)+)$", "lift"),
     Rule("byline", r"(?:发布时间|发布日期|发表时间|时间|日期|来源|信息来源|文章来源|作者|编辑|责任编辑|浏览次数|点击数|阅读次数)" + COLON, "byline"),
     # 4. Seen in text extracted from news and government pages (benchmarks/extraction.py).
     Rule("reprint-notice", r"^(?:原创版权禁止商业转载|转载申请事宜|未经(?:本网)?授权[,，]?(?:禁止|不得)转载|转载请注明(?:出处|来源))", "drop"),
