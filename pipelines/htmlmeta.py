@@ -61,7 +61,7 @@ _AUTHOR_LABEL_RE = re.compile(r"(?<![本])(?:作者|撰稿|文)" + _SEP + r"([\u
                               r"(?=[\s）)|/,，、;；\]】]|$|来源|编辑|责编|发布|时间|日期|点击|浏览|阅读)")
 # 记者 王乐文、印朋 / 本报记者 葛灵丹 / （记者 胡晓蓉） / 记者马俊峰/文 / 通讯员 张三; not "记者了解到", not photo credits (摄)
 _REPORTER_RE = re.compile(
-    r"(?<![小])(?:记者|通讯员)[ \t]*[:：]?[ \t]*((?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s/|]|$)))+)(?![ \t、，,]*摄)")
+    r"(?<![小])(?P<role>记者|通讯员)[ \t]*[:：]?[ \t]*(?P<names>(?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s/|]|$)))+)(?![ \t、，,]*摄)")
 #: Words that make a 2-4 character run a phrase or an organisation, not a person
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
 _NOT_NAME = re.compile(r"编辑|责任|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
@@ -352,9 +352,9 @@ def _authors(heads, lines, headline_at, meta, prov) -> None:
         return
     for i, line in enumerate(lines[headline_at:], start=headline_at):
         for m in _REPORTER_RE.finditer(line):
-            names = _names(m.group(1))
+            names = _names(m.group("names"))
             if names:
-                meta["authors"], prov["authors"] = names, "byline:记者"
+                meta["authors"], prov["authors"] = names, f"byline:{m.group('role')}"
                 return
     for name in _META_NAMES["authors"]:
         value = (heads.get(name) or "").strip()
