@@ -142,7 +142,7 @@ MIGRATIONS: list[str] = [
             WHERE df > 0 AND term IN (SELECT DISTINCT lower(unnest(qterms)))
         ), hits AS (
             SELECT t.doc_id, t.term, t.tf, q.df FROM doc_terms t JOIN q USING (term)
-            WHERE t.term IN (SELECT term FROM q)
+            WHERE t.term IN (SELECT DISTINCT lower(unnest(qterms)))  -- constants: an index scan
         )
         SELECT h.doc_id,
                sum(ln(1 + (s.n - h.df + 0.5) / (h.df + 0.5))
@@ -170,17 +170,23 @@ MIGRATIONS: list[str] = [
     -- "More like this": the document's 40 heaviest terms (tf-idf) as a weighted BM25
     -- query, divided by the document's own score (a verbatim copy scores about 1);
     -- jaccard is the MinHash estimate of shared text (near 1 for reprints).
-    CREATE MACRO similar_to(id) AS TABLE
+    -- similar_weighted takes the terms as a list so that, given constants (as the
+    -- `similar` command passes them), postings are read through the term index.
+    CREATE MACRO similar_source(id) AS TABLE
         WITH src_tf AS (
             SELECT lower(t) AS term, count(*) AS tf
             FROM (SELECT unnest(tokens) AS t FROM documents WHERE doc_id = id) GROUP BY 1
-        ), src AS (
-            SELECT s.term, (1 + ln(s.tf)) * ln(1 + (st.n - v.df + 0.5) / (v.df + 0.5)) AS w
-            FROM src_tf s JOIN doc_vocab v USING (term) CROSS JOIN bm25_stats() st
-            WHERE v.df > 0 ORDER BY w DESC, s.term LIMIT 40
+        )
+        SELECT s.term, (1 + ln(s.tf)) * ln(1 + (st.n - v.df + 0.5) / (v.df + 0.5)) AS w
+        FROM src_tf s JOIN doc_vocab v USING (term) CROSS JOIN bm25_stats() st
+        WHERE v.df > 0 ORDER BY w DESC, s.term LIMIT 40;
+
+    CREATE MACRO similar_weighted(id, terms, weights) AS TABLE
+        WITH src AS (
+            SELECT unnest(terms) AS term, unnest(weights) AS w
         ), hits AS (
             SELECT t.doc_id, t.tf, src.w, v.df FROM doc_terms t JOIN src USING (term) JOIN doc_vocab v USING (term)
-            WHERE t.term IN (SELECT term FROM src)
+            WHERE t.term IN (SELECT unnest(terms))
         ), scored AS (
             SELECT h.doc_id,
                    sum(h.w * ln(1 + (st.n - h.df + 0.5) / (h.df + 0.5))
@@ -196,6 +202,12 @@ MIGRATIONS: list[str] = [
         FROM scored sc CROSS JOIN self JOIN documents d ON d.doc_id = sc.doc_id
         WHERE sc.doc_id <> id
         ORDER BY score DESC, d.doc_id;
+
+    CREATE MACRO similar_to(id) AS TABLE
+        SELECT * FROM similar_weighted(
+            id,
+            (SELECT coalesce(list(term ORDER BY w DESC, term), []::VARCHAR[]) FROM similar_source(id)),
+            (SELECT coalesce(list(w ORDER BY w DESC, term), []::DOUBLE[]) FROM similar_source(id)));
 
     -- One row per report printed more than once: its earliest document and every copy.
     CREATE VIEW reprint_clusters AS
@@ -827,7 +839,11 @@ class Store:
 
     def similar_documents(self, doc_id: str, *, limit: int = 10) -> list[dict]:
         """Nearest documents to one document (the ``similar_to`` macro), best first."""
-        cur = self.con.execute("SELECT * FROM similar_to(?) LIMIT ?", [doc_id, limit])
+        source = self.con.execute("SELECT term, w FROM similar_source(?)", [doc_id]).fetchall()
+        cur = self.con.execute(
+            "SELECT * FROM similar_weighted(?, ?::VARCHAR[], ?::DOUBLE[]) LIMIT ?",
+            [doc_id, [r[0] for r in source], [r[1] for r in source], limit],
+        )
         names = [c[0] for c in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
