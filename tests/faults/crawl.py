@@ -1,0 +1,141 @@
+"""Run the real crawl in a child process against a loopback server, and read what it stored.
+
+The crawl is ``scrapy crawl djcrawl`` with the project's settings (scrapy.cfg),
+its mirror pointed at the fault server: the same spider, middlewares, pipelines
+and Store as ``djcrawl crawl``. A child process, because Twisted's reactor runs
+once per process and because the crash tests kill it.
+
+Only waiting times and concurrency are shortened (DOWNLOAD_TIMEOUT, delays), so a
+fault suite of timeouts and retries finishes in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from pipelines.store import Store
+
+__all__ = ["FAST", "Crawl", "crawl_command", "start_crawl", "run_crawl", "stored", "wait_until"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Test-speed settings: the loopback server is fast, a stalled answer is given up on quickly.
+FAST = {
+    "DOWNLOAD_TIMEOUT": 5,  # long enough for the loopback under a 50 MB download, short for a stall
+    "RETRY_TIMES": 2,  # the production value, stated: the suite counts the retries
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def crawl_command(db: Path, mirror_url: str, sites=("sx_jcy",), **settings) -> list[str]:
+    values = {**FAST, "DJ_DUCKDB_PATH": str(db), "DJ_MIRROR_URL": mirror_url, **settings}
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "djcrawl", "-a", f"sites={','.join(sites)}"]
+    for name, value in values.items():
+        cmd += ["-s", f"{name}={value}"]
+    return cmd
+
+
+def start_crawl(db: Path, mirror_url: str, sites=("sx_jcy",), stdout=subprocess.PIPE,
+                **settings) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJCRAWL_DB", "DJ_"))}
+    return subprocess.Popen(crawl_command(db, mirror_url, sites, **settings), cwd=ROOT, env=env,
+                            stdout=stdout, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+class Crawl:
+    """A crawl running in a child process; its log is read as it comes.
+
+    ``stored_urls()`` are the pages whose item went through every pipeline, i.e. whose
+    batch was written (Scrapy logs "Scraped from" after the last pipeline returned):
+    with ``DJ_BATCH_SIZE=1`` that is "stored in the database", the moment to kill.
+    """
+
+    _SCRAPED = re.compile(r"Scraped from <\d+ (\S+)>")
+
+    def __init__(self, db: Path, mirror_url: str, sites=("sx_jcy",), **settings):
+        self.proc = start_crawl(db, mirror_url, sites, stdout=subprocess.DEVNULL,
+                                **{"LOG_LEVEL": "DEBUG", **settings})
+        self.lines: list[str] = []
+        self._urls: list[str] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            m = self._SCRAPED.search(line)
+            with self._lock:
+                if m:
+                    self._urls.append(m.group(1))
+                if "Traceback" in line or "ERROR" in line:
+                    self.lines.append(line)
+
+    def stored_urls(self) -> list[str]:
+        with self._lock:
+            return list(self._urls)
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        os.killpg(self.proc.pid, sig)
+
+    def wait(self, timeout: float = 60) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.proc.wait()
+            raise AssertionError(f"crawl did not stop in {timeout} s") from None
+        self._reader.join(5)
+        return code
+
+
+def run_crawl(db: Path, mirror_url: str, sites=("sx_jcy",), timeout: float = 90, **settings):
+    """Crawl to the end; returns the finished process (returncode, stdout, stderr)."""
+    proc = start_crawl(db, mirror_url, sites, **settings)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"crawl did not finish in {timeout} s:\n{err[-3000:]}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def wait_until(predicate, timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def stored(db: Path) -> dict:
+    """What a crawl left in the database: documents, pages, runs and counts."""
+    with Store(db, read_only=True) as store:
+        _, docs = store.query("SELECT doc_id, url, text, text_original FROM documents WHERE origin = 'crawl'")
+        _, hashes = store.query("SELECT doc_id, content_hash FROM documents WHERE origin = 'crawl'")
+        _, pages = store.query("SELECT url, kind, status, reason, doc_id FROM pages")
+        _, runs = store.query("SELECT run_id, status, pages_fetched, errors FROM crawl_runs ORDER BY started_at")
+        _, counts = store.query("SELECT run_id, site, reason, count FROM crawl_run_counts")
+    return {
+        "docs": {r[0]: {"url": r[1], "text": r[2], "text_original": r[3]} for r in docs},
+        "doc_rows": len(docs),
+        "hashes": dict(hashes),
+        "pages": {r[0]: {"kind": r[1], "status": r[2], "reason": r[3], "doc_id": r[4]} for r in pages},
+        "page_rows": len(pages),
+        "runs": [dict(zip(("run_id", "status", "pages_fetched", "errors"), r)) for r in runs],
+        "counts": {(r[0], r[1], r[2]): r[3] for r in counts},
+    }
