@@ -332,7 +332,11 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            # read-only means the database file and nothing else: no COPY TO files, no reading
+            # other files, no extension downloads (a query is data, never a way out)
+            config = ({"enable_external_access": False, "autoinstall_known_extensions": False,
+                       "autoload_known_extensions": False} if read_only else {})
+            self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise _friendly(self.path, exc) from exc
         try:
@@ -866,5 +870,7 @@ def _friendly_sql(path: Path, exc: Exception) -> StoreError:
     msg = str(exc)
     if "read-only" in msg or "read only" in msg:
         return StoreError(f"query is read-only: the statement would change {path}")
+    if "disabled by configuration" in msg:
+        return StoreError(f"query reads {path} only: no other files, extensions or network")
     first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
     return StoreError(f"SQL error: {first}")
