@@ -25,8 +25,8 @@ For every input:
   - ``extract_html``: with whitespace removed, the output text is a subsequence of
     the page's text nodes in document order (as parsed by the same parser),
     whitespace removed. Blocks can be dropped and inline runs joined, nothing added
-    or moved - except the two marks of trafilatura's text format, ``- `` before a list
-    item and ``|`` between table cells, which are not counted.
+    or moved - except the marks of trafilatura's text format (``- `` before a list item,
+    ``|`` between table cells, ``\\|`` for a "|" in a cell), which are not counted.
   - ``document_from_html``: a Document's ``text_original`` with whitespace removed is
     a subsequence of the NFKC text nodes of the decoded page, and its ``text`` is
     that text converted to Simplified; otherwise a NotArticle with a reason.
@@ -344,12 +344,14 @@ def _text_nodes(html: str) -> str:
 
 
 def _without_trafilatura_marks(text: str, html: str) -> str:
-    """The output less the two marks trafilatura's text format writes: ``- `` before a list item
-    and ``|`` between table cells (only when the page has list items or table cells)."""
+    """The output less the marks trafilatura's text format writes: ``- `` before a list item,
+    ``|`` between table cells and ``\\|`` for a "|" inside a cell (only when the page has
+    list items or table cells; backslashes count as marks then)."""
     if re.search(r"<(?:li|ul|ol)[\s>]", html, re.I):
-        text = re.sub(r"(?m)^- ", "", text)
+        text = re.sub(r"(?m)^-(?: |$)", "", text)
     if re.search(r"<t[dh][\s>]", html, re.I):
-        text = text.replace("|", "")
+        # a "|" inside a cell is written "\|"; pipelines.extract drops the pipe, not the backslash
+        text = text.replace("\\", "").replace("|", "")
     return text
 
 
@@ -426,3 +428,13 @@ def test_decode_bytes_decodes_every_byte_string(worker, body, content_type):
     elif not bom and "\ufffd" not in text:
         codec = "utf-16-le" if encoding == "utf-16" else encoding  # decoded without a BOM: no BOM back
         assert text.encode(codec) == body, encoding
+
+
+def test_a_utf16_declaration_over_ascii_compatible_bytes_is_not_believed():
+    # found by the fuzzer: a copied <meta charset="utf-16"> over GBK bytes decoded as CJK garbage
+    from pipelines.decode import decode_bytes
+
+    body = '<meta charset="utf-16"><p>基层党建工作</p>'.encode("gbk")
+    assert decode_bytes(body) == ('<meta charset="utf-16"><p>基层党建工作</p>', "gb18030")
+    real = "<p>基层党建工作</p>".encode("utf-16-le")  # a server that says so in the header is believed
+    assert decode_bytes(real, "text/html; charset=utf-16") == ("<p>基层党建工作</p>", "utf-16")
