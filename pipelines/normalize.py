@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import importlib.util
 import os
 import re
 import unicodedata
@@ -83,15 +84,20 @@ class Normalizer:
 
     @staticmethod
     def _load_idf() -> tuple[dict[str, float], float]:
-        import jieba.analyse
-
-        path = Path(os.path.dirname(jieba.analyse.__file__)) / "idf.txt"
+        # The file is found without importing jieba.analyse: that import builds jieba's own
+        # copy of the table (about 80 MB more per process, which a crawl would carry throughout).
+        spec = importlib.util.find_spec("jieba")
+        path = Path(os.path.dirname(spec.origin)) / "analyse" / "idf.txt"
         idf: dict[str, float] = {}
+        floats: dict[str, float] = {}  # many words share a value: one float object each
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 word, _, value = line.rstrip("\n").partition(" ")
                 if value:
-                    idf[word] = float(value)
+                    number = floats.get(value)
+                    if number is None:
+                        number = floats[value] = float(value)
+                    idf[word] = number
         values = sorted(idf.values())
         return idf, values[len(values) // 2]  # jieba's own default: the median IDF
 
