@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job on the embedded default: load the seed reports and show what was stored.
+# The main job on the embedded default: crawl the offline mirror of every configured site
+# (served on 127.0.0.1), load the seed reports, and show what was stored.
 run: $(STAMP)
-	$(VENV)/bin/djcrawl load-seeds --db $(DB)
-	$(VENV)/bin/djcrawl query "select origin, script, count(*) as documents, sum(length(text)) as chars from documents group by all order by all" --db $(DB)
+	$(VENV)/bin/djcrawl demo --db $(DB)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -264,8 +264,9 @@ def _take_title(lines: list[_Line], meta: _Meta, html_title: str | None) -> list
         return lines
     text = lines[first].text
     if html_title:
-        # The HTML title wins; drop the body's repetition of it.
-        if _same_title(text, html_title):
+        # The HTML title wins; drop the body's repetition of it - a title-length line only:
+        # a run-on first paragraph that merely contains the title is report text.
+        if len(text) <= TITLE_MAX and _same_title(text, html_title):
             lines[first] = _Line("")
         return lines
     if len(text) <= TITLE_MAX and not _is_sentence_end(text) and not text.startswith("——"):
