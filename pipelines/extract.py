@@ -110,8 +110,7 @@ def extract_html(
     # 3. trafilatura on the page, after dropping share/comment/related widgets it lets through
     body = tree.find("body")
     _prune_widgets(body if body is not None else tree)
-    text = _tidy(trafilatura.extract(tree, url=url, prune_xpath=list(prune_xpaths) or None,
-                                     **TRAFILATURA_SETTINGS))
+    text = _trafilatura_text(tree, url, prune_xpaths, TRAFILATURA_SETTINGS)
     prov["body"] = "trafilatura"
     if _plausible(text):
         return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
@@ -121,8 +120,7 @@ def extract_html(
     settings = {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}
     tries = [(text, "trafilatura")]
     fresh = _parse(html)
-    tries.append((_tidy(trafilatura.extract(fresh, url=url, prune_xpath=list(prune_xpaths) or None, **settings)),
-                  "trafilatura:favor_recall"))
+    tries.append((_trafilatura_text(fresh, url, prune_xpaths, settings), "trafilatura:favor_recall"))
     dense = _densest_block(_parse(html))
     if dense is not None:
         node, label = dense
@@ -130,6 +128,8 @@ def extract_html(
         tries.append((node_text(node), f"density:{label}"))
     plausible = [t for t in tries if _plausible(t[0])] or tries
     text, prov["body"] = max(plausible, key=lambda t: _length(t[0]))
+    if not text:
+        prov["body"] = "none"
     return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
 
 
@@ -142,7 +142,7 @@ def _densest_block(tree):
     """(element, label) of the block whose own paragraphs hold the most non-link text.
 
     Each paragraph-like child (p, or a div/td/font/span without block children) with at least
-    20 characters of its own adds its length to its parent; the highest parent wins.
+    10 characters of its own adds its length to its parent; the highest parent wins.
     """
     if tree is None:
         return None
@@ -153,7 +153,7 @@ def _densest_block(tree):
         # a <p> is a paragraph with its inline markup; other tags only by the text they hold
         # directly, so that a <td> of <font> paragraphs is their parent, not one more paragraph
         n = _own_text_length(el) if el.tag == "p" else _length((el.text or "") + "".join(c.tail or "" for c in el))
-        if n >= 20 and el.getparent() is not None:
+        if n >= 10 and el.getparent() is not None:
             parent = el.getparent()
             scores[parent] = scores.get(parent, 0) + n
     if not scores:
@@ -177,22 +177,35 @@ def _prune_widgets(root) -> None:
         _drop(el)
 
 
-_TABLE_PIPES = re.compile(r"^\|(.*)\|$")
-_CELL_EDGE = re.compile(r"^\|\s*|\s*\|$")
+#: trafilatura's XML vocabulary: blocks become lines, cells are joined with a space.
+_TRAF_BLOCKS = frozenset("main p head item list row table quote code lb".split())
 
 
-def _tidy(text: str | None) -> str:
-    """trafilatura's text output with its table markup ("| cell | cell |") turned back into text."""
-    lines = []
-    for line in (text or "").split("\n"):
-        m = _TABLE_PIPES.match(line.strip())
-        if m:
-            line = " ".join(cell.strip() for cell in m.group(1).split("|") if cell.strip())
-        else:  # a table cell outside a table row comes out as "cell |"
-            line = _CELL_EDGE.sub("", line.strip())
-        if line.strip():
-            lines.append(line.strip())
-    return "\n".join(lines)
+def _trafilatura_text(source, url, prune_xpaths, settings) -> str:
+    """trafilatura's main text, read from its XML output.
+
+    Its plain-text output adds markup of its own ("- " before list items, "| a | b |" for
+    table rows) that is not page text; the XML says the same structure in tags.
+    """
+    if source is None:
+        return ""
+    try:
+        xml = trafilatura.extract(source, url=url, output_format="xml", prune_xpath=list(prune_xpaths) or None,
+                                  **settings)
+    except Exception:  # noqa: BLE001 - trafilatura re-parses its own output and can fail on broken
+        # markup (an attribute named "<class"); that is "no text from this step", the
+        # density fallback still reads the page
+        return ""
+    if not xml:
+        return ""
+    try:
+        # the XML is pretty-printed: indentation between tags is not text
+        # (a parser per call: lxml parsers must not be shared between threads)
+        parser = etree.XMLParser(remove_blank_text=True)
+        main = etree.fromstring(xml.encode("utf-8"), parser).find("main")
+    except etree.XMLSyntaxError:
+        return ""
+    return node_text(main, block_tags=_TRAF_BLOCKS, cell_tags=("cell",)) if main is not None else ""
 
 
 def _parse(html: str):

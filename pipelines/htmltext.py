@@ -24,10 +24,11 @@ def text_length(text: str | None) -> int:
     return len(_SPACE.sub("", text or ""))
 
 
-def node_text(node) -> str:
+def node_text(node, block_tags: frozenset[str] = BLOCK_TAGS, cell_tags: tuple[str, ...] = ("td", "th")) -> str:
     """Lines of visible text under ``node`` ("\\n"-separated, whitespace runs collapsed).
 
     Table cells are joined with a space so that a "label: value" row stays one line.
+    ``block_tags``/``cell_tags`` let other vocabularies (trafilatura's XML) be read the same way.
     """
     pieces: list[str] = []
     append = pieces.append
@@ -36,7 +37,7 @@ def node_text(node) -> str:
         tag = el.tag if isinstance(el.tag, str) else None
         if tag is None or tag in SKIP_TAGS:
             return
-        block = tag in BLOCK_TAGS
+        block = tag in block_tags
         if block:
             append("\n")
         if el.text:
@@ -47,7 +48,7 @@ def node_text(node) -> str:
                 append(child.tail)
         if block:
             append("\n")
-        elif tag in ("td", "th"):
+        elif tag in cell_tags:
             append(" ")
 
     walk(node)

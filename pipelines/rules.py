@@ -90,6 +90,9 @@ LINE_RULES: tuple[Rule, ...] = (
     Rule("list-dash", r"^[-—·•]$", "drop"),
     Rule("dated-list-item", r"^[-—·•]\s*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$", "drop"),
     Rule("teaser-more", r"[【\[]详细[】\]]$", "drop"),
+    # a credit alone on its line: "(袁源)" (the trailing-author step only sees it after a sentence)
+    Rule("bracketed-author", r"^[(（](?!图文|待续|未完|完|续|摘编|综合|编译|原创|转载|视频|图片|资料|全文|附件)"
+         r"(?P<authors>[\u4e00-\u9fff]{2,3}(?:[\s、,，][\u4e00-\u9fff]{2,3}){0,3})\s*[)）]$", "lift"),
 )
 
 #: Keys of ``key: value`` byline lines and the field each fills (None: dropped).

@@ -121,6 +121,17 @@ def test_density_fallback_finds_the_paragraph_block():
     assert _plausible(PARA)
 
 
+def test_trafilatura_list_and_table_markup_is_not_page_text():
+    # trafilatura's text output writes "- " before list items and "| a | b |" around rows
+    items = "".join(f"<li>{PARA[:30]}第{i}条</li>" for i in range(3))
+    html = page(f"<article><p>{PARA}</p><ul>{items}</ul>"
+                f"<table><tr><td>发文机关</td><td>某某市人民检察院</td></tr></table><p>{PARA}</p></article>")
+    e = extract_html(html)
+    assert e.provenance["body"].startswith("trafilatura")
+    assert not any(line.startswith(("- ", "|")) or line.endswith("|") for line in e.text.split("\n"))
+    assert "发文机关 某某市人民检察院" in e.text
+
+
 def test_html_fragment_is_read_as_a_page():
     e = extract_html(f"<p>{PARA}</p><p>第二段。{PARA}</p>")
     assert e.text.split("\n") == [PARA, f"第二段。{PARA}"]
@@ -437,3 +448,7 @@ def test_cleaner_rows_for_extracted_news_boilerplate():
     tail = clean_text("\n".join([PARA, "- 2020年07月08日 13:36:14", "致敬改革开放四十年 邀请文化大家讲述 【详细】",
                                  "会议详细部署了下一步工作。"]))
     assert tail.text.split("\n") == [nfkc[0], "会议详细部署了下一步工作。"]
+    # a credit in brackets alone on the last line is an author; (待续) is not
+    credit = clean_text(f"{PARA}\n（袁源）")
+    assert credit.text == nfkc[0] and credit.meta["authors"] == ["袁源"]
+    assert clean_text(f"{PARA}\n（待续）").text.endswith("(待续)")
