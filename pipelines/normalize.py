@@ -131,6 +131,11 @@ class Normalizer:
             return [self._t2s(self.nfkc(v)) for v in value]
         return value
 
+    @property
+    def idf_table(self) -> tuple[dict[str, float], float]:
+        """jieba's IDF table and its default (the median): share it rather than load another copy."""
+        return self._idf, self._idf_default
+
     # -- tokens and keywords
 
     def tokens(self, text: str) -> list[str]:

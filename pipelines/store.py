@@ -582,17 +582,22 @@ class Store:
         if kind is not None:
             where.append("kind = ?")
             params.append(kind)
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        cur = self.con.execute(
-            f"""SELECT url, site, status, body, final_url, kind, reason, fetched_at, encoding,
-                       content_type, etag, last_modified, run_id, doc_id
-                FROM pages {clause} ORDER BY url""",
-            params,
-        )
+        after: str | None = None
         while True:
-            rows = cur.fetchmany(batch)
+            # One query a batch, resumed after the last URL: callers run other statements on
+            # this connection between batches (reprocess stores documents), and any statement
+            # would end an open result early, silently dropping the pages not yet fetched.
+            conds = where + ["url > ?"] if after is not None else where
+            clause = ("WHERE " + " AND ".join(conds)) if conds else ""
+            rows = self.con.execute(
+                f"""SELECT url, site, status, body, final_url, kind, reason, fetched_at, encoding,
+                           content_type, etag, last_modified, run_id, doc_id
+                    FROM pages {clause} ORDER BY url LIMIT {int(batch)}""",
+                params + ([after] if after is not None else []),
+            ).fetchall()
             if not rows:
                 return
+            after = rows[-1][0]
             for r in rows:
                 yield PageRecord(
                     url=r[0], site=r[1], status=r[2], body=zlib.decompress(r[3]) if r[3] else b"",
