@@ -17,7 +17,7 @@ import pytest
 
 from faults.crawl import run_crawl, stored
 from faults.server import FaultServer, status
-from faults.site import build_fault_site
+from faults.site import build_fault_site, build_paged_site
 from pipelines.document import doc_id_for_url
 
 #: Failures of the fetch itself (crawl_runs.errors); the other failures are pages that are no article.
@@ -133,3 +133,23 @@ def test_a_second_run_adds_nothing_and_fetches_no_stored_article_again(crawled):
     assert counts["document"] == 0 and counts["skipped-known"] >= len(site.good)
     # failed pages are tried again, and fail again under the same reasons
     assert again[site.case("http-500").path] == 3 and counts["http-500"] == 1
+
+
+def test_a_list_page_that_failed_is_walked_again_by_the_next_run(tmp_path):
+    # Run 1: the second list page answers 503 (after the retries), so its articles are never
+    # seen; the first page's are stored. Run 2, server healthy: the first list page is all
+    # known, yet the walk must go on, or the second page's articles would wait for the site
+    # to publish something new.
+    site = build_paged_site(8, 4)
+    second_list = site.list_paths[1]
+    healthy = site.routes[second_list]
+    site.routes[second_list] = status(503)
+    db = tmp_path / "list-failed.duckdb"
+    with FaultServer(site.routes) as server:
+        first = run_crawl(db, server.url)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert set(stored(db)["docs"]) == {doc_id_for_url(c.url) for c in site.pages[0]}
+        site.routes[second_list] = healthy
+        second = run_crawl(db, server.url)
+        assert second.returncode == 0, second.stderr[-3000:]
+    assert set(stored(db)["docs"]) == {doc_id_for_url(c.url) for c in site.cases}

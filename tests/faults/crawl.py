@@ -54,32 +54,53 @@ def start_crawl(db: Path, mirror_url: str, sites=("sx_jcy",), stdout=subprocess.
 
 
 class Crawl:
-    """A crawl running in a child process; its log is read as it comes.
+    """A crawl running in a child process (``scrapy crawl``, or with ``cli=True`` the
+    ``djcrawl crawl`` command); its log is read as it comes.
 
-    ``stored_urls()`` are the pages whose item went through every pipeline, i.e. whose
-    batch was written (Scrapy logs "Scraped from" after the last pipeline returned):
-    with ``DJ_BATCH_SIZE=1`` that is "stored in the database", the moment to kill.
+    ``stored_urls()`` are the pages whose item went through every pipeline (Scrapy logs
+    "Scraped from" after the last pipeline returned): with ``DJ_BATCH_SIZE=1`` that is
+    "written to the database", the moment to kill; otherwise "in the batch".
     """
 
     _SCRAPED = re.compile(r"Scraped from <\d+ (\S+)>")
 
-    def __init__(self, db: Path, mirror_url: str, sites=("sx_jcy",), **settings):
-        self.proc = start_crawl(db, mirror_url, sites, stdout=subprocess.DEVNULL,
-                                **{"LOG_LEVEL": "DEBUG", **settings})
+    def __init__(self, db: Path, mirror_url: str, sites=("sx_jcy",), *, cli: bool = False, **settings):
+        if cli:
+            # the user's command, ``djcrawl crawl --mirror``, with its own settings: only the
+            # mirror URL and the log level (for "Scraped from") come from the environment
+            assert not settings, "djcrawl crawl takes no Scrapy settings"
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DJCRAWL_", "DJ_"))}
+            env.update(DJCRAWL_MIRROR_URL=mirror_url, DJCRAWL_LOG_LEVEL="DEBUG")
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "crawler.cli", "crawl", *sites, "--mirror", "--db", str(db)],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                start_new_session=True)
+        else:
+            self.proc = start_crawl(db, mirror_url, sites, stdout=subprocess.DEVNULL,
+                                    **{"LOG_LEVEL": "DEBUG", **settings})
         self.lines: list[str] = []
+        self.stdout = ""
+        self._stdout_reader = None
         self._urls: list[str] = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
+        if self.proc.stdout is not None:
+            self._stdout_reader = threading.Thread(target=self._read_stdout, daemon=True)
+            self._stdout_reader.start()
         for line in self.proc.stderr:
             m = self._SCRAPED.search(line)
             with self._lock:
                 if m:
                     self._urls.append(m.group(1))
-                if "Traceback" in line or "ERROR" in line:
+                # a traceback or an error other than a given-up retry (the faults' own doing)
+                if "Traceback" in line or ("ERROR" in line and "Gave up retrying" not in line):
                     self.lines.append(line)
+
+    def _read_stdout(self) -> None:
+        self.stdout = self.proc.stdout.read()
 
     def stored_urls(self) -> list[str]:
         with self._lock:
@@ -99,6 +120,8 @@ class Crawl:
             self.proc.wait()
             raise AssertionError(f"crawl did not stop in {timeout} s") from None
         self._reader.join(5)
+        if self._stdout_reader is not None:
+            self._stdout_reader.join(5)
         return code
 
 
