@@ -47,6 +47,14 @@ def _clean_one(path: Path, url: str | None):
     from pipelines.process import NotArticle, document_from_html, document_from_text
     from pipelines.seeds import read_text_file
 
+    if path.suffix.lower() in (".pdf", ".docx", ".doc") and path.is_file():
+        # An attachment (附件) a report was published as: same chain as the crawl's attachments.
+        from pipelines.attachments import document_from_attachment
+
+        result = document_from_attachment(path.read_bytes(), url=url or path.resolve().as_uri(), parent_url=None)
+        if isinstance(result, NotArticle):
+            raise DjcrawlError(f"{path}: no report text found ({result.reason})")
+        return result
     data, text = read_text_file(path)
     if _looks_like_html(data):
         result = document_from_html(data, url=url, origin="crawl")
@@ -134,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no summary table")
     p.set_defaults(func=cmd_load_seeds)
 
-    p = sub.add_parser("clean", help="clean HTML pages or text files and print the documents")
+    p = sub.add_parser("clean", help="clean HTML pages, text files or PDF/DOCX/DOC attachments and print the documents")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--url", help="the page's URL (helps dates, site rules)")
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")

@@ -43,7 +43,10 @@ def _finish(cleaned: Cleaned, *, doc_id: str, origin: str, provenance_prefix: di
             **fields) -> Document:
     norm = get_normalizer()
     text, script = norm.simplify_text(cleaned.text)
-    meta = {k: norm.simplify_meta(v) for k, v in cleaned.meta.items()}
+    # Metadata follows the body's script: converting the names on a Simplified page would
+    # change rare characters that are not Traditional at all (魏其濛 is no 魏其蒙).
+    convert = norm.simplify_meta if script == "hant" else _nfkc_meta
+    meta = {k: convert(v) for k, v in cleaned.meta.items()}
     tokens = norm.tokens(text)
     doc = Document(
         doc_id=doc_id,
@@ -64,6 +67,15 @@ def _finish(cleaned: Cleaned, *, doc_id: str, origin: str, provenance_prefix: di
         **fields,
     )
     return doc
+
+
+def _nfkc_meta(value):
+    norm = get_normalizer()
+    if isinstance(value, str):
+        return norm.nfkc(value)
+    if isinstance(value, list):
+        return [norm.nfkc(v) for v in value]
+    return value
 
 
 def document_from_text(text: str, *, doc_id: str, origin: str = "seed", **fields) -> Document:
@@ -99,6 +111,8 @@ def document_from_html(
         cleaned,
         doc_id=doc_id or doc_id_for_url(url or html[:200]),
         origin=origin,
+        # which step of the extraction cascade produced the body (container, trafilatura, fallback)
+        provenance_prefix={"body": extracted.provenance["body"]} if "body" in extracted.provenance else None,
         site=hints.site,
         url=url,
         fetched_at=fetched_at,

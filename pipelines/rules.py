@@ -33,14 +33,14 @@ DATE = r"(?P<published>(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\
 NAME = r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,5}"
 COLON = r"\s*[::]\s*"
 # Who wrote it: 本报记者, 通讯员, 作者 ... ; 文 and 图 only with a separator (文化引领 is no byline).
-ROLE = r"(?:(?:本报|本台|本网|新华社|人民网)?(?:特约)?(?:记者|通讯员|作者|撰稿|实习生)\s*[::/|]?|(?:文/图|文|图)\s*[::/|])"
+ROLE = r"(?:(?:本报|本台|本网|新华社|人民网)?(?:特约)?(?:记者|通讯员|评论员|作者|撰稿|实习生)\s*[::/|]?|(?:文/图|文|图)\s*[::/|])"
 # For lines of several roles and names, written so that a line splits into roles and names in
 # ONE way: a name contains no role word, and a role's spaces belong to it only before a colon.
 # Otherwise "本报记者 本报记者 ... x" or "本报记者 张三 " * 40 + "。" splits in exponentially many
 # ways and the regex engine backtracks through all of them (a 60-character line took minutes).
-_ROLE_WORD = r"(?:本报|本台|本网|新华社|人民网|特约|记者|通讯员|作者|撰稿|实习生)"
+_ROLE_WORD = r"(?:本报|本台|本网|新华社|人民网|特约|记者|通讯员|评论员|作者|撰稿|实习生)"
 BYLINE_NAME = r"(?!" + _ROLE_WORD + r")[\u4e00-\u9fff](?:(?!" + _ROLE_WORD + r")[\u4e00-\u9fff·]){1,5}"
-BYLINE_ROLE = r"(?:(?:本报|本台|本网|新华社|人民网)?(?:特约)?(?:记者|通讯员|作者|撰稿|实习生)(?:\s*[::/|])?|(?:文/图|文|图)\s*[::/|])"
+BYLINE_ROLE = r"(?:(?:本报|本台|本网|新华社|人民网)?(?:特约)?(?:记者|通讯员|评论员|作者|撰稿|实习生)(?:\s*[::/|])?|(?:文/图|文|图)\s*[::/|])"
 
 
 @dataclass(frozen=True)

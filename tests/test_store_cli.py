@@ -209,3 +209,19 @@ def test_clean_text_format_shows_metadata():
     proc = run("clean", str(SEEDS / "003_a1f4537977f397c3.txt"))
     assert proc.returncode == 0
     assert proc.stdout.startswith("# 提升政治站位 强化责任担当\npublished: 2019-06-13")
+
+
+def test_clean_a_docx_attachment(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("关于加强机关党建工作的实施方案")
+    for _ in range(4):
+        d.add_paragraph("各党支部要严格落实三会一课制度,推动党建与检察业务深度融合,切实发挥战斗堡垒作用。")
+    path = tmp_path / "方案.docx"
+    d.save(str(path))
+    proc = run("clean", str(path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    obj = json.loads(proc.stdout)
+    assert obj["title"] == "关于加强机关党建工作的实施方案"
+    assert "三会一课" in obj["tokens"] and obj["provenance"]["attachment"] == "docx"
