@@ -30,3 +30,22 @@ def test_iter_pages_reads_every_page_when_the_store_is_written_between_batches(t
         assert seen == sorted(seen)
         assert len(set(seen)) == 23
 
+
+
+def test_documents_made_in_worker_processes_equal_those_made_in_this_one():
+    from pathlib import Path
+
+    from pipelines.parallel import PageJob, make_documents
+    from pipelines.process import NotArticle, SiteHints
+
+    fixtures = sorted((Path(__file__).parent / "fixtures" / "real_sites").rglob("*.html"))[:3]
+    jobs = [PageJob(url=f"http://www.example-jcy.gov.cn/djgz/t{i:05d}.html", body=p.read_bytes(), content_type=None,
+                    hints=SiteHints(site="example"), doc_id=f"u_{i:016d}") for i, p in enumerate(fixtures)]
+    jobs.append(PageJob(url="http://www.example-jcy.gov.cn/empty.html", body=b"<html></html>",
+                        content_type=None, hints=SiteHints(), doc_id="u_empty"))
+    here = list(make_documents(jobs, workers=1))
+    pooled = list(make_documents(iter(jobs), workers=2, window=3))
+    assert [j for j, _ in pooled] == jobs  # input order
+    assert [o for _, o in pooled] == [o for _, o in here]
+    assert isinstance(pooled[-1][1], NotArticle)
+    assert sum(not isinstance(o, NotArticle) for _, o in pooled) >= 2
