@@ -430,40 +430,15 @@ class Store:
             return result
         now = dt.datetime.now()
         hashes = {doc_id: content_hash(d) for doc_id, d in latest.items()}
-        rows = {name: [] for name in _DOC_COLUMNS}
-        for doc_id, d in latest.items():
-            values = {
-                "doc_id": d.doc_id, "origin": d.origin, "site": d.site, "url": d.url,
-                "seed_file": d.seed_file, "parent_url": d.parent_url, "title": d.title,
-                "original_title": d.original_title, "published": d.published,
-                "source_name": d.source_name, "authors": list(d.authors), "editor": d.editor,
-                "summary": d.summary, "text": d.text, "text_original": d.text_original,
-                "script": d.script, "tokens": list(d.tokens), "keywords": list(d.keywords),
-                "provenance": json.dumps(d.provenance, ensure_ascii=False, sort_keys=True),
-                "content_hash": hashes[doc_id], "fetched_at": d.fetched_at, "run_id": d.run_id,
-                "loaded_at": now,
-            }
-            for name in _DOC_COLUMNS:
-                rows[name].append(values[name])
-        batch = pa.table(rows, schema=_DOC_SCHEMA)
         with self.transaction():
-            self.con.register("_doc_batch", batch)
-            existing = dict(
-                self.con.execute(
-                    "SELECT d.doc_id, d.content_hash FROM documents d JOIN _doc_batch b USING (doc_id)"
-                ).fetchall()
-            )
-            updates = ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS if c != "doc_id")
-            self.con.execute(
-                f"""
-                INSERT INTO documents BY NAME
-                SELECT * FROM _doc_batch b
-                WHERE b.doc_id NOT IN (SELECT doc_id FROM documents)
-                   OR b.content_hash <> (SELECT content_hash FROM documents d WHERE d.doc_id = b.doc_id)
-                ON CONFLICT (doc_id) DO UPDATE SET {updates}
-                """
-            )
-            self.con.unregister("_doc_batch")
+            # Looked up by key, so the cost follows the batch, not the size of the corpus.
+            existing = dict(self.con.execute(
+                "SELECT doc_id, content_hash FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))",
+                [list(latest)],
+            ).fetchall())
+            changed = [d for doc_id, d in latest.items() if existing.get(doc_id) != hashes[doc_id]]
+            if changed:
+                self._write_documents(changed, hashes, now)
         for doc_id, h in hashes.items():
             if doc_id not in existing:
                 result.new += 1
@@ -472,6 +447,32 @@ class Store:
             else:
                 result.unchanged += 1
         return result
+
+    def _write_documents(self, docs: Sequence[Document], hashes: dict[str, str], now: dt.datetime) -> None:
+        rows = {name: [] for name in _DOC_COLUMNS}
+        for d in docs:
+            values = {
+                "doc_id": d.doc_id, "origin": d.origin, "site": d.site, "url": d.url,
+                "seed_file": d.seed_file, "parent_url": d.parent_url, "title": d.title,
+                "original_title": d.original_title, "published": d.published,
+                "source_name": d.source_name, "authors": list(d.authors), "editor": d.editor,
+                "summary": d.summary, "text": d.text, "text_original": d.text_original,
+                "script": d.script, "tokens": list(d.tokens), "keywords": list(d.keywords),
+                "provenance": json.dumps(d.provenance, ensure_ascii=False, sort_keys=True),
+                "content_hash": hashes[d.doc_id], "fetched_at": d.fetched_at, "run_id": d.run_id,
+                "loaded_at": now,
+            }
+            for name in _DOC_COLUMNS:
+                rows[name].append(values[name])
+        batch = pa.table(rows, schema=_DOC_SCHEMA)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS if c != "doc_id")
+        self.con.register("_doc_batch", batch)
+        try:
+            self.con.execute(
+                f"INSERT INTO documents BY NAME SELECT * FROM _doc_batch ON CONFLICT (doc_id) DO UPDATE SET {updates}"
+            )
+        finally:
+            self.con.unregister("_doc_batch")
 
     def document_count(self, origin: str | None = None) -> int:
         if origin is None:
@@ -550,8 +551,8 @@ class Store:
             self.con.unregister("_page_batch")
 
     def known_article_urls(self, site: str | None = None) -> set[str]:
-        """URLs of article pages already stored (a re-run skips them unless --refresh)."""
-        sql = "SELECT url FROM pages WHERE kind = 'article' AND status BETWEEN 200 AND 299"
+        """URLs of article pages and their attachments already stored (a re-run skips them unless --refresh)."""
+        sql = "SELECT url FROM pages WHERE kind IN ('article', 'attachment') AND status BETWEEN 200 AND 299"
         params: list = []
         if site is not None:
             sql += " AND site = ?"
