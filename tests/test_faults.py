@@ -140,16 +140,20 @@ def test_a_list_page_that_failed_is_walked_again_by_the_next_run(tmp_path):
     # seen; the first page's are stored. Run 2, server healthy: the first list page is all
     # known, yet the walk must go on, or the second page's articles would wait for the site
     # to publish something new.
+    # Run 1 also has no robots.txt to read (500): Scrapy then crawls as if nothing were disallowed.
     site = build_paged_site(8, 4)
     second_list = site.list_paths[1]
-    healthy = site.routes[second_list]
+    healthy, robots = site.routes[second_list], site.routes["/robots.txt"]
     site.routes[second_list] = status(503)
+    site.routes["/robots.txt"] = status(500)
     db = tmp_path / "list-failed.duckdb"
     with FaultServer(site.routes) as server:
         first = run_crawl(db, server.url)
         assert first.returncode == 0, first.stderr[-3000:]
-        assert set(stored(db)["docs"]) == {doc_id_for_url(c.url) for c in site.pages[0]}
-        site.routes[second_list] = healthy
+        after = stored(db)
+        assert set(after["docs"]) == {doc_id_for_url(c.url) for c in site.pages[0]}
+        assert ("sx_jcy", "http-503") in {(s, r) for (_, s, r) in after["counts"]}
+        site.routes[second_list], site.routes["/robots.txt"] = healthy, robots
         second = run_crawl(db, server.url)
         assert second.returncode == 0, second.stderr[-3000:]
     assert set(stored(db)["docs"]) == {doc_id_for_url(c.url) for c in site.cases}
