@@ -26,7 +26,8 @@ class PageItem:
     final_url: str
     site: str
     status: int
-    #: ``'article'`` (URL of an article pattern) or ``'list'`` (a channel list page).
+    #: ``'article'`` (URL of an article pattern), ``'list'`` (a channel list page) or
+    #: ``'attachment'`` (a PDF/DOC/DOCX file an article page links to).
     kind: str
     body: bytes
     content_type: str | None = None
@@ -34,5 +35,7 @@ class PageItem:
     last_modified: str | None = None
     fetched_at: dt.datetime = field(default_factory=dt.datetime.now)
     parts: list[PagePart] = field(default_factory=list)
+    #: The article page that links this attachment.
+    parent_url: str | None = None
     #: Set by DocumentPipeline: a Document, or a NotArticle with the reason.
     outcome: object = None

@@ -86,8 +86,9 @@ def _summary(site_names: list[str], store: Store, run_id: str, stats: dict) -> s
         ))
     run = store.get_run(run_id) or {}
     total = (f"run {run_id}: {run.get('status')}, {run.get('pages_fetched', 0)} pages fetched, "
-             f"{run.get('article_pages_fetched', 0)} article pages, {run.get('documents_new', 0)} new and "
-             f"{run.get('documents_updated', 0)} updated documents, {run.get('errors', 0)} errors")
+             f"{run.get('article_pages_fetched', 0)} article pages, {run.get('documents_new', 0)} new, "
+             f"{run.get('documents_updated', 0)} updated and {stats.get('djcrawl/documents_unchanged', 0)} "
+             f"unchanged documents, {run.get('errors', 0)} errors")
     return format_table(_SUMMARY_COLUMNS, rows) + "\n" + total
 
 

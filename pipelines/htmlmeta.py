@@ -424,8 +424,27 @@ def _select_text(tree, selector: str) -> str | None:
     return None
 
 
+def _labelled_part(key: str, value: str) -> str:
+    """The part of a selected value its label names, when the selector read a whole byline.
+
+    Many CMSs print date and source in one block (``发布时间：2023年06月12日　来源：最高人民检察院``),
+    so a site selector for either key gets both; the 来源 label (or the date label) says which
+    part is this key's. A value without such a label is returned unchanged.
+    """
+    if key == "source_name":
+        m = _SOURCE_RE.search(value)
+        return m.group(1) if m else value
+    if key == "published":
+        for _name, rx in _LABELLED_DATE:
+            m = rx.search(value)
+            if m and parse_date(value[m.end():]):
+                return value[m.end():]
+    return value
+
+
 def _accept(meta, prov, key, value, source, today) -> None:
     """A site-selector value, parsed into the type its key holds."""
+    value = _labelled_part(key, value)
     if key == "published":
         date = parse_date(value, today)
         if date:

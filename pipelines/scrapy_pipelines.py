@@ -1,7 +1,8 @@
 """Thin Scrapy pipelines around the pure chain.
 
 ``DocumentPipeline`` turns an article page into a Document (or the reason it is
-not one) with :func:`pipelines.process.document_from_html`; ``StorePipeline``
+not one) with :func:`pipelines.process.document_from_html`, an attachment (PDF,
+DOC, DOCX) with :func:`pipelines.attachments.document_from_attachment`; ``StorePipeline``
 keeps every fetched page in ``pages``, the documents through
 :func:`pipelines.corpus.add_documents`, and one ``crawl_runs`` row per run. Both
 take the open :class:`~pipelines.store.Store` and the run id from the spider.
@@ -13,6 +14,7 @@ import logging
 
 from scrapy import signals
 
+from .attachments import AttachmentError, document_from_attachment
 from .corpus import add_documents
 from .decode import decode_bytes
 from .document import Document, doc_id_for_url
@@ -44,6 +46,8 @@ class DocumentPipeline:
 
     def process_item(self, item):
         spider = self.crawler.spider
+        if item.kind == "attachment":
+            return self._attachment(item)
         if item.kind != "article":
             item.outcome = NotArticle("list-page")
             return item
@@ -65,6 +69,21 @@ class DocumentPipeline:
             )
         except Exception as exc:  # one bad page must not end the crawl; it is counted and logged
             logger.exception("extraction failed for %s", item.url)
+            item.outcome = NotArticle(f"extract-error-{type(exc).__name__}")
+            self.crawler.stats.inc_value("djcrawl/errors")
+        return item
+
+    def _attachment(self, item):
+        try:
+            item.outcome = document_from_attachment(
+                item.body, url=item.url, parent_url=item.parent_url, content_type=item.content_type,
+                site=item.site, fetched_at=item.fetched_at, run_id=self.crawler.spider.run_id,
+            )
+        except AttachmentError as exc:  # broken, encrypted or not a PDF/DOC/DOCX at all: kept, counted
+            logger.warning("%s: attachment %s unreadable: %s", item.site, item.url, exc)
+            item.outcome = NotArticle("attachment-unreadable")
+        except Exception as exc:  # one bad file must not end the crawl
+            logger.exception("attachment extraction failed for %s", item.url)
             item.outcome = NotArticle(f"extract-error-{type(exc).__name__}")
             self.crawler.stats.inc_value("djcrawl/errors")
         return item
@@ -97,7 +116,7 @@ class StorePipeline:
         stats = self.crawler.stats
         spider = self.crawler.spider
         outcome = item.outcome
-        doc_id = doc_id_for_url(item.url) if item.kind == "article" else None
+        doc_id = doc_id_for_url(item.url) if item.kind in ("article", "attachment") else None
         if isinstance(outcome, Document):
             self.docs.append(outcome)
             _count(stats, item.site, "document")
@@ -109,7 +128,8 @@ class StorePipeline:
         self.pages.append(PageRecord(
             url=item.url, final_url=item.final_url, site=item.site, status=item.status, body=item.body,
             kind=page_kind, reason=reason, fetched_at=item.fetched_at, content_type=item.content_type,
-            encoding=decode_bytes(item.body, item.content_type)[1] if item.body else None,
+            # a PDF or Word file has no text encoding to record
+            encoding=decode_bytes(item.body, item.content_type)[1] if item.body and item.kind != "attachment" else None,
             etag=item.etag, last_modified=item.last_modified, run_id=spider.run_id,
             doc_id=doc_id if isinstance(outcome, Document) else None,
         ))

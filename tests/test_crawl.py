@@ -1,5 +1,8 @@
 """The crawl end to end: the real Scrapy engine, in a child process as users run it, against
-the offline mirror on 127.0.0.1, writing a real DuckDB file."""
+the offline mirror on 127.0.0.1, writing a real DuckDB file.
+
+One database is crawled by ``djcrawl demo`` and then re-crawled (plain, then --refresh) by
+module fixtures; most tests read it, so the module runs few crawls."""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from pipelines.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "real_sites"
 CONFIGS = {c.name: c for c in load_sites()}
-_, SITES = build_mirror()
+PAGES, SITES = build_mirror()
+#: the sites the --refresh run crawls again: a multi-page article (spp) and attachments (spp_12309)
+REFRESHED = ("spp", "spp_12309")
 
 
 def djcrawl(mirror, *args, timeout=180) -> subprocess.CompletedProcess:
@@ -42,12 +47,36 @@ def last_run(db: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def first(mirror, tmp_path_factory):
-    db = tmp_path_factory.mktemp("crawl") / "dj.duckdb"
+def first_run(mirror, tmp_path_factory):
+    """``djcrawl demo`` into a new database; while it runs, a second crawl on the same file is tried."""
+    tmp = tmp_path_factory.mktemp("crawl")
+    db, out_path, err_path = tmp / "dj.duckdb", tmp / "demo.out", tmp / "demo.err"
+    env = {**os.environ, "DJCRAWL_MIRROR_URL": mirror.url}
     start = len(mirror.log)
-    result = djcrawl(mirror, "demo", "--db", str(db))
+    args = [sys.executable, "-m", "crawler.cli", "demo", "--db", str(db)]
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        demo = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while "crawling" not in err_path.read_text() and time.monotonic() < deadline:
+            assert demo.poll() is None, err_path.read_text()
+            time.sleep(0.05)
+        refused = djcrawl(mirror, "crawl", "--mirror", "--db", str(db))
+        still_running = demo.poll() is None
+        returncode = demo.wait(timeout=180)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    result = subprocess.CompletedProcess(args, returncode, out_path.read_text(), err_path.read_text())
     assert result.returncode == 0, result.stderr
-    return db, result, mirror.log[start:], last_run(db)
+    (runs,), = rows(db, "SELECT count(*) FROM crawl_runs")
+    return {"db": db, "result": result, "log": mirror.log[start:], "run": last_run(db), "pid": demo.pid,
+            "refused": refused, "still_running": still_running, "runs": runs}
+
+
+@pytest.fixture(scope="module")
+def first(first_run):
+    return first_run["db"], first_run["result"], first_run["log"], first_run["run"]
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +88,25 @@ def second(first, mirror):
     return result, mirror.log[start:], last_run(db)
 
 
+@pytest.fixture(scope="module")
+def refreshed(first, second, mirror):
+    """A third run with --refresh, after the second, of the sites in REFRESHED."""
+    db = first[0]
+    before = rows(db, "SELECT doc_id, content_hash FROM documents ORDER BY doc_id")
+    start = len(mirror.log)
+    result = djcrawl(mirror, "crawl", *REFRESHED, "--mirror", "--refresh", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    return result, mirror.log[start:], last_run(db), before
+
+
 def test_first_run_stores_documents_pages_and_a_run_row(first):
     db, result, _log, run = first
     (crawled, sites), = rows(db, "SELECT count(*), count(DISTINCT site) FROM documents WHERE origin = 'crawl'")
     assert crawled >= 20 and sites >= 5
     assert rows(db, "SELECT count(*) FROM documents WHERE origin = 'seed'") == [(5,)]
     assert run["status"] == "finished" and run["finished_at"] is not None
-    assert run["documents_new"] == crawled
+    (attached,), = rows(db, "SELECT count(*) FROM documents WHERE origin = 'attachment'")
+    assert run["documents_new"] == crawled + attached
     (pages,), = rows(db, "SELECT count(*) FROM pages WHERE body IS NOT NULL AND content_hash IS NOT NULL")
     assert run["pages_fetched"] == pages
     (articles,), = rows(db, "SELECT count(*) FROM pages WHERE kind IN ('article', 'article-part')")
@@ -81,7 +122,7 @@ def test_first_run_stores_documents_pages_and_a_run_row(first):
         empty = store.get_page("https://www.12309.gov.cn/12309/zjxflws/jcdj/202001/t20200102_100001.shtml")
     assert empty.kind == "article" and empty.reason and empty.doc_id is None and empty.body
     assert counts[("spp_12309", empty.reason)] >= 1
-    (not_articles,), = rows(db, "SELECT count(*) FROM pages WHERE kind = 'article' AND doc_id IS NULL")
+    (not_articles,), = rows(db, "SELECT count(*) FROM pages WHERE kind IN ('article', 'attachment') AND doc_id IS NULL")
     assert sum(n for (site, reason), n in counts.items() if reason not in (
         "document", "list-page", "http-404", "http-500", "robots-disallowed")) == not_articles
     # a progress line per site and a summary table
@@ -137,6 +178,35 @@ def test_a_multi_page_article_becomes_one_document(first):
     assert text.index(first_page[0][:30]) < text.index(second_page[0][:30])
 
 
+def test_files_attached_to_an_article_are_stored_and_become_documents(first):
+    db, _result, log, run = first
+    owner = {a.url: name for name, s in SITES.items() for a in s.attachments}
+    files = [a for s in SITES.values() for a in s.attachments]
+    readable = [a for a in files if not a.broken]
+    assert {a.url.rsplit(".", 1)[1] for a in readable} == {"pdf", "docx"} and len(files) > len(readable)
+    with Store(db, read_only=True) as store:
+        for a in files:
+            page = store.get_page(a.url)
+            assert page.kind == "attachment" and page.status == 200 and page.site == owner[a.url]
+            assert page.body == PAGES[a.url].body  # the raw file, byte for byte
+            assert store.get_page(a.page).kind == "article"
+            doc = store.get_document(doc_id_for_url(a.url))
+            if a.broken:
+                assert page.reason == "attachment-unreadable" and page.doc_id is None and doc is None
+                continue
+            assert page.reason is None and page.doc_id == doc["doc_id"]
+            assert doc["origin"] == "attachment" and doc["url"] == a.url and doc["parent_url"] == a.page
+            assert doc["site"] == owner[a.url] and doc["run_id"] == run["run_id"]
+            text = unicodedata.normalize("NFKC", doc["text_original"])
+            assert unicodedata.normalize("NFKC", a.text[1]) in text
+    assert rows(db, "SELECT count(*) FROM documents WHERE origin = 'attachment'") == [(len(readable),)]
+    broken = [a for a in files if a.broken]
+    for name in {owner[a.url] for a in broken}:
+        assert run["counts"][(name, "attachment-unreadable")] == sum(owner[a.url] == name for a in broken)
+    fetched = [u for _m, u, _s, _ua in log]
+    assert all(fetched.count(a.url) == 1 for a in files)
+
+
 def test_a_redirected_article_keeps_its_linked_url_and_records_where_it_ended(first):
     db = first[0]
     (old, new), = SITES["sn_jcy"].redirects.items()
@@ -178,7 +248,8 @@ def test_a_second_run_fetches_no_known_article(first, second):
     assert run["status"] == "finished"
     assert run["article_pages_fetched"] == 0 and run["documents_new"] == 0 and run["documents_updated"] == 0
     known = {u for s in SITES.values() for u in s.article_urls}
-    assert not known & {u for _m, u, _s, _ua in log}
+    files = {a.url for s in SITES.values() for a in s.attachments}
+    assert known and files and not (known | files) & {u for _m, u, _s, _ua in log}
     # list pages were asked for conditionally and answered 304
     assert sum(1 for _m, _u, status, _ua in log if status == 304) >= len(CONFIGS)
     assert run["counts"][("spp", "not-modified")] >= 1
@@ -198,7 +269,34 @@ def test_reprocess_rebuilds_the_same_documents_from_stored_pages(first, second, 
     assert len(mirror.log) == before  # no network
 
 
+def test_refresh_fetches_known_articles_again_and_finds_them_unchanged(first, refreshed):
+    db = first[0]
+    result, log, run, before = refreshed
+    assert run["status"] == "finished" and run["sites"] == sorted(REFRESHED)
+    fetched = {u for _m, u, status, _ua in log if status == 200}
+    known = {u for name in REFRESHED for u in SITES[name].article_urls}
+    files = {a.url for name in REFRESHED for a in SITES[name].attachments}
+    assert known and files and (known | files) <= fetched
+    # lists asked for without validators, and walked whole
+    assert not any(status == 304 for _m, _u, status, _ua in log)
+    assert {u for name in REFRESHED for u in SITES[name].channels} <= fetched
+    sites = list(REFRESHED)
+    (articles,), = rows(db, """SELECT count(*) FROM pages WHERE kind IN ('article', 'article-part')
+                               AND site IN (SELECT unnest(?::VARCHAR[]))""", [sites])
+    assert run["article_pages_fetched"] == articles
+    (again,), = rows(db, "SELECT count(*) FROM pages WHERE run_id = ? AND kind IN ('article', 'attachment')",
+                     [run["run_id"]])
+    assert again == len(known) + len(files)
+    # same pages, same documents: nothing new, nothing updated, every one reported unchanged
+    assert run["documents_new"] == 0 and run["documents_updated"] == 0
+    (docs,), = rows(db, """SELECT count(*) FROM documents WHERE origin IN ('crawl', 'attachment')
+                           AND site IN (SELECT unnest(?::VARCHAR[]))""", [sites])
+    assert f"0 new, 0 updated and {docs} unchanged documents" in result.stdout
+    assert rows(db, "SELECT doc_id, content_hash FROM documents ORDER BY doc_id") == before
+
+
 def test_a_run_cut_short_by_max_pages_is_completed_by_the_next_one(mirror, tmp_path):
+    """``djcrawl crawl --max-pages`` cuts the run; ``scrapy crawl`` (the same spider) completes it."""
     db = tmp_path / "cut.duckdb"
     # sx_jcy: one channel, two list pages of two and one articles; 3 requests = the first list
     # page and its two articles, so the second list page is never seen
@@ -207,55 +305,34 @@ def test_a_run_cut_short_by_max_pages_is_completed_by_the_next_one(mirror, tmp_p
     run = last_run(db)
     assert run["article_pages_fetched"] == 2 and run["counts"][("sx_jcy", "max-pages-reached")] == 1
     # the first list page now holds only known articles, yet the next run goes on to the second
-    rest = djcrawl(mirror, "crawl", "sx_jcy", "--mirror", "--db", str(db))
-    assert rest.returncode == 0, rest.stderr
-    run = last_run(db)
-    assert run["article_pages_fetched"] == 1 and run["documents_new"] == 1
-    stored = {u for (u,) in rows(db, "SELECT url FROM pages WHERE kind = 'article'")}
-    assert stored == set(SITES["sx_jcy"].article_urls)
-
-
-def test_a_second_crawl_on_the_same_database_is_refused(mirror, tmp_path):
-    db = tmp_path / "busy.duckdb"
-    err_path = tmp_path / "first.err"
-    env = {**os.environ, "DJCRAWL_MIRROR_URL": mirror.url}
-    with open(err_path, "w") as err:
-        first = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--mirror", "--db", str(db)],
-                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.monotonic() + 60
-        while "crawling" not in err_path.read_text() and time.monotonic() < deadline:
-            assert first.poll() is None, err_path.read_text()
-            time.sleep(0.05)
-        second = djcrawl(mirror, "crawl", "--mirror", "--db", str(db))
-        assert first.poll() is None, "the first crawl ended before the second one was tried"
-        assert second.returncode != 0
-        lines = second.stderr.strip().splitlines()
-        assert len(lines) == 1 and "locked" in lines[0] and str(first.pid) in lines[0], second.stderr
-        assert first.wait(timeout=120) == 0, err_path.read_text()
-    finally:
-        if first.poll() is None:
-            first.kill()
-    run = last_run(db)
-    assert run["status"] == "finished" and run["documents_new"] >= 20
-    assert rows(db, "SELECT count(*) FROM crawl_runs") == [(1,)]
-
-
-def test_scrapy_crawl_runs_the_same_spider(mirror, tmp_path):
-    db = tmp_path / "scrapy.duckdb"
     scrapy = Path(sys.executable).parent / "scrapy"
     start = len(mirror.log)
-    result = subprocess.run(
+    rest = subprocess.run(
         [str(scrapy), "crawl", "djcrawl", "-a", "sites=sx_jcy", "-s", f"DJ_DUCKDB_PATH={db}",
          "-s", f"DJ_MIRROR_URL={mirror.url}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
          "-s", "DJ_CONTACT=mailto:crawl-ops@example.org", "-s", "LOG_LEVEL=WARNING"],
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
-    assert result.returncode == 0, result.stderr
+    assert rest.returncode == 0, rest.stderr
     assert {ua for *_rest, ua in mirror.log[start:]} == {"djcrawl/0.1 (+mailto:crawl-ops@example.org)"}
-    assert rows(db, "SELECT site, count(*) FROM documents GROUP BY site") == [("sx_jcy", 3)]
     run = last_run(db)
     assert run["status"] == "finished" and run["sites"] == ["sx_jcy"]
+    assert run["article_pages_fetched"] == 1 and run["documents_new"] == 1
+    stored = {u for (u,) in rows(db, "SELECT url FROM pages WHERE kind = 'article'")}
+    assert stored == set(SITES["sx_jcy"].article_urls)
+    assert rows(db, "SELECT site, count(*) FROM documents GROUP BY site") == [("sx_jcy", 3)]
+
+
+def test_a_second_crawl_on_the_same_database_is_refused(first_run):
+    # tried by the first_run fixture while the demo crawl held the database
+    refused = first_run["refused"]
+    assert first_run["still_running"], "the first crawl ended before the second one was tried"
+    assert refused.returncode != 0
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "locked" in lines[0] and str(first_run["pid"]) in lines[0], refused.stderr
+    run = first_run["run"]
+    assert run["status"] == "finished" and run["documents_new"] >= 20
+    assert first_run["runs"] == 1
 
 
 @pytest.mark.parametrize("args, message", [

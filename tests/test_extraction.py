@@ -163,6 +163,30 @@ def meta_of(html: str, url: str | None = None, today=dt.date(2024, 6, 1)):
     return extract_meta(lxml.html.document_fromstring(html), url, today=today)
 
 
+@pytest.mark.parametrize("byline, source, published", [
+    ("2023年06月12日 来源：最高人民检察院", "最高人民检察院", "2023-06-12"),
+    ("发布时间：2020年12月16日\u3000来源：中国共产党新闻网", "中国共产党新闻网", "2020-12-16"),
+    ("来源:检察日报 发布时间:2019-12-02 字号:大 中 小", "检察日报", "2019-12-02"),
+    # the first date is the issue the source refers to; the labelled one is the page's
+    ("来源：检察日报2019年11月30日第3版　发布时间：2019-12-02", "检察日报", "2019-12-02"),
+])
+def test_a_site_selector_reading_a_whole_byline_keeps_only_the_labelled_part(byline, source, published):
+    """One block holds both date and 来源 (spp's div.detail_extend1): each key takes its own part."""
+    html = page(f"<div class='detail_tit'>关于开展主题党日活动的通知</div><div class='detail_extend1'>{byline}</div>"
+                f"<div id='fontzoom'><p>{PARA}</p></div>")
+    meta, prov = extract_meta(lxml.html.document_fromstring(html), None, today=dt.date(2024, 6, 1),
+                              meta_selectors={"published": "div.detail_extend1", "source_name": "div.detail_extend1"})
+    assert meta["source_name"] == source and prov["source_name"] == "site:div.detail_extend1"
+    assert meta["published"] == published and prov["published"] == "site:div.detail_extend1"
+
+
+def test_a_site_selector_value_without_a_label_is_kept_whole():
+    html = page(f"<span class='src'>最高人民检察院</span><span class='t'>2023-06-12 08:30</span><p>{PARA}</p>")
+    meta, _ = extract_meta(lxml.html.document_fromstring(html), None, today=dt.date(2024, 6, 1),
+                           meta_selectors={"published": "span.t", "source_name": "span.src"})
+    assert meta["source_name"] == "最高人民检察院" and meta["published"] == "2023-06-12"
+
+
 def test_meta_pubdate_source_and_provenance():
     html = page(f"<h1>关于开展主题党日活动的通知</h1><p>{PARA}</p>",
                 head="<title>关于开展主题党日活动的通知_某某市人民检察院</title>"

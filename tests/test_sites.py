@@ -7,6 +7,7 @@ The whole crawl through the Scrapy engine is in test_crawl.py.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -119,6 +120,9 @@ def test_config_article_pages_become_documents_with_title_and_date(name):
     assert all(d.site == name and d.url in site.article_urls for d in docs)
     dated = [d for d in docs if d.title and d.published]
     assert len(dated) >= 2, [(d.url, d.title, d.published) for d in docs]
+    # a selector reading a whole byline (date and 来源 in one block) yields the source alone
+    labelled = [d.source_name for d in docs if d.source_name and re.search(r"来源|发布时间|[:：]", d.source_name)]
+    assert labelled == []
 
 
 def test_sites_command_lists_and_validates(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 from urllib.parse import urljoin, urlsplit
 
-__all__ = ["MirrorPage", "MirrorSite", "build_mirror", "project_root", "MANIFEST"]
+__all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "MANIFEST"]
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.toml"
@@ -39,6 +39,20 @@ class MirrorPage:
 
 
 @dataclass
+class MirrorAttachment:
+    """A PDF/DOCX file linked from a built article page (``[[sites.<name>.attachments]]``)."""
+
+    url: str
+    #: the article page that links it
+    page: str
+    title: str
+    #: the paragraphs the file holds
+    text: list[str]
+    #: served cut off after its first 2 KB, as an interrupted upload leaves a file
+    broken: bool = False
+
+
+@dataclass
 class MirrorSite:
     name: str
     hosts: set[str]
@@ -50,6 +64,7 @@ class MirrorSite:
     error_urls: list[str] = field(default_factory=list)
     #: linked URL -> where it redirects (the page's ``final_url``)
     redirects: dict[str, str] = field(default_factory=dict)
+    attachments: list[MirrorAttachment] = field(default_factory=list)
 
 
 # A fixed date: the mirror's pages never change, so their validators never do.
@@ -112,8 +127,32 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
 
 
-def _built_article(root: Path, site_title: str, channel_title: str, a: dict) -> dict[str, bytes]:
-    """A page in the site's layout from a seed text; ``parts`` > 1 splits it like a TRS multi-page article."""
+def _attachment_links(page_url: str, files: list[MirrorAttachment]) -> str:
+    """The 附件 lines TRS puts at the end of an article body, linking relatively as it does."""
+    directory = page_url.rsplit("/", 1)[0] + "/"
+    return "".join(
+        f'\n<p>附件{i}：<a href="./{html.escape(f.url[len(directory):])}">{html.escape(f.title)}</a></p>'
+        for i, f in enumerate(files, start=1)
+    )
+
+
+def _attachment_page(f: MirrorAttachment) -> MirrorPage:
+    from .files import docx_bytes, pdf_bytes
+
+    if f.url.endswith(".pdf"):
+        body, content_type = pdf_bytes(f.text), "application/pdf"
+    elif f.url.endswith(".docx"):
+        body = docx_bytes(f.text)
+        content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    else:
+        raise ValueError(f"mirror attachment {f.url}: only .pdf and .docx files are generated")
+    return MirrorPage(200, body[:2048] if f.broken else body, content_type)
+
+
+def _built_article(root: Path, site_title: str, channel_title: str, a: dict,
+                   files: list[MirrorAttachment] = ()) -> dict[str, bytes]:
+    """A page in the site's layout from a seed text; ``parts`` > 1 splits it like a TRS multi-page article.
+    ``files`` are linked at the end of the body (of its last part)."""
     paragraphs = [] if a.get("empty") else _seed_paragraphs(root, a["seed"], a.get("skip_lines", 1))
     parts = max(1, a.get("parts", 1))
     size = math.ceil(len(paragraphs) / parts)
@@ -127,7 +166,7 @@ def _built_article(root: Path, site_title: str, channel_title: str, a: dict) -> 
             title=html.escape(a["title"]), date=a["date"], date_cn=_date_cn(a["date"]), time="08:30:00",
             source=html.escape(a.get("source", site_title)), author=html.escape(a.get("author", "")),
             editor=html.escape(a.get("editor", "")), site_title=site_title, channel_title=channel_title,
-            body=_paragraph_html(chunk),
+            body=_paragraph_html(chunk) + (_attachment_links(a["url"], files) if i == parts - 1 else ""),
             pager=_pager("createPageHTML", parts, i, stem, ext) if parts > 1 else "",
         )
         url = a["url"] if i == 0 else urljoin(a["url"], f"{stem}_{i}.{ext}")
@@ -179,6 +218,10 @@ def build_mirror(root: Path | None = None, manifest: Path = MANIFEST) -> tuple[d
         ms = MirrorSite(name=name, hosts=set(), robots=site.get("robots", "").encode("ascii"),
                         channels=[c["url"] for c in channels])
         rows: dict[int, list[dict]] = {i: [] for i in range(len(channels))}
+        for f in site.get("attachments", []):
+            ms.attachments.append(MirrorAttachment(f["url"], f["page"], f["title"], list(f["text"]),
+                                                   f.get("broken", False)))
+            pages[f["url"]] = _attachment_page(ms.attachments[-1])
         for a in site.get("articles", []):
             if "moved_from" in a:
                 # the list still links the old address, which answers 301 to the new one
@@ -193,7 +236,8 @@ def build_mirror(root: Path | None = None, manifest: Path = MANIFEST) -> tuple[d
                 pages[a["url"]] = MirrorPage(200, (fixtures / a["fixture"]).read_bytes())
             else:
                 ch_title = channels[a["channel"]]["title"]
-                for url, body in _built_article(root, site["title"], ch_title, a).items():
+                files = [f for f in ms.attachments if f.page == a["url"]]
+                for url, body in _built_article(root, site["title"], ch_title, a, files).items():
                     pages[url] = MirrorPage(200, body)
         for a in site.get("forbidden", []):
             rows[a["channel"]].append(a)

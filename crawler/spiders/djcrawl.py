@@ -22,6 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import PageItem, PagePart
 from crawler.siteconfig import SiteConfig, load_sites
+from pipelines.attachments import attachment_urls
 from pipelines.decode import decode_bytes
 from pipelines.store import Store
 
@@ -29,6 +30,8 @@ __all__ = ["DjSpider", "count_key"]
 
 # A real call, not the function's definition: createPageHTML(3, 0, "index", "shtml")
 _CREATE_PAGE = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")
+# Cheap test on the raw bytes before looking for attachment links: most pages link no file.
+_FILE_LINK = re.compile(rb"\.(?:pdf|docx?)\b", re.I)
 
 
 def count_key(site: str, reason: str) -> str:
@@ -231,11 +234,45 @@ class DjSpider(scrapy.Spider):
         try:
             self._fetched(response, site, article=True)
             item = self._page_item(response, site, "article")
+            yield from self._attachment_requests(cfg, item.url, response)
             next_part = self._next_part(cfg, item.url, response, 1)
             if next_part:
                 yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=1)
             else:
                 yield item
+        finally:
+            self._done(site)
+
+    def _attachment_requests(self, cfg: SiteConfig, page_url: str, response):
+        """Requests for the PDF/DOC/DOCX files a page of an article links to (on the site's own
+        domains; files already stored are skipped like known articles, unless --refresh)."""
+        if not _FILE_LINK.search(response.body):
+            return
+        text, _ = decode_bytes(response.body, cfg.content_type_for(response.body, self._content_type(response)))
+        for url in attachment_urls(text, response.url):
+            url = _canonical(url)
+            if not cfg.owns(url) or url in self.seen:
+                continue
+            if url in self.known:
+                self.count(cfg.name, "skipped-known")
+                continue
+            if not self._budget_left(cfg.name):
+                self.count(cfg.name, "max-pages-reached")
+                return
+            yield self._request(cfg, url, self.parse_attachment, dj_parent=page_url)
+
+    @staticmethod
+    def _content_type(response) -> str | None:
+        value = response.headers.get("Content-Type")
+        return value.decode("latin-1") if value else None
+
+    def parse_attachment(self, response):
+        site = response.meta["dj_site"]
+        try:
+            self._fetched(response, site, article=False)
+            item = self._page_item(response, site, "attachment")
+            item.parent_url = response.meta["dj_parent"]
+            yield item
         finally:
             self._done(site)
 
@@ -245,6 +282,7 @@ class DjSpider(scrapy.Spider):
         try:
             self._fetched(response, site, article=True)
             item: PageItem = response.meta["dj_article"]
+            yield from self._attachment_requests(cfg, item.url, response)
             content_type = response.headers.get("Content-Type")
             item.parts.append(PagePart(
                 url=response.meta["dj_url"], final_url=response.url, status=response.status,
