@@ -452,3 +452,26 @@ def test_a_utf16_declaration_over_ascii_compatible_bytes_is_not_believed():
     assert decode_bytes(body) == ('<meta charset="utf-16"><p>基层党建工作</p>', "gb18030")
     real = "<p>基层党建工作</p>".encode("utf-16-le")  # a server that says so in the header is believed
     assert decode_bytes(real, "text/html; charset=utf-16") == ("<p>基层党建工作</p>", "utf-16")
+
+
+_P = "基层检察院党建工作要严格落实上级部署，强化守土有责意识。"
+
+
+@pytest.mark.parametrize("html", [
+    "<html><body>" + "<div>" * 5000 + _P * 20 + "</div>" * 5000,  # deeper than the parser goes
+    "<html><body><div class='TRS_Editor'>" + "<b>" * 20000 + _P * 20,
+    "<html><body><div class='TRS_Editor'><p>" + _P * 15000 + "</p></div>",  # one 400 000-character line
+    "<html><body><div class='TRS_Editor'>" + "<span>党</span>" * 30000 + "</div>",
+    "<html><body><table>" + ("<tr>" + ("<td>" + _P + "</td>") * 10 + "</tr>") * 300 + "</table>",
+    "<" * 100000,
+    "<!--" + "-" * 100000,
+], ids=["nesting-5000", "unclosed-b-20000", "one-long-line", "30000-spans", "table-3000-cells",
+        "100k-lt", "open-comment"])
+def test_pathological_pages_give_a_document_or_a_reason_in_bounded_time(worker, html):
+    from pipelines.process import NotArticle
+
+    result = worker(_call_document, html.encode("utf-8"))
+    if isinstance(result, NotArticle):
+        assert result.reason
+    else:
+        check_from_page(result.text_original, unicodedata.normalize("NFKC", _text_nodes(html)), lines=False)
