@@ -149,6 +149,7 @@ def cmd_sites(args) -> int:
 
 def cmd_reprocess(args) -> int:
     """Rebuild documents from the stored raw pages: no network, same chain as the crawl."""
+    from pipelines.attachments import AttachmentError, document_from_attachment
     from pipelines.corpus import add_documents
     from pipelines.document import Document, doc_id_for_url
     from pipelines.multipage import join_pages
@@ -177,6 +178,15 @@ def cmd_reprocess(args) -> int:
                 new, updated, unchanged = new + r.new, updated + r.updated, unchanged + r.unchanged
                 batch.clear()
 
+        def take(outcome) -> None:
+            if isinstance(outcome, NotArticle):
+                reasons[outcome.reason] += 1
+                return
+            reasons["document"] += 1
+            batch.append(outcome)
+            if len(batch) >= 50:
+                flush()
+
         for page in store.iter_pages(site=args.site, kind="article"):
             pages += 1
             cfg = configs.get(page.site)
@@ -189,20 +199,25 @@ def cmd_reprocess(args) -> int:
                 html = join_pages([(page.body, ctype(page.body, page.content_type)),
                                    *((p.body, ctype(p.body, p.content_type)) for p in more)],
                                   hints.body_selectors)
-            outcome = document_from_html(html, url=page.url, hints=hints, origin="crawl",
-                                         content_type=ctype(page.body, page.content_type), doc_id=doc_id,
-                                         fetched_at=page.fetched_at, run_id=page.run_id)
-            if isinstance(outcome, NotArticle):
-                reasons[outcome.reason] += 1
-                continue
-            reasons["document"] += 1
-            batch.append(outcome)
-            if len(batch) >= 50:
-                flush()
+            take(document_from_html(html, url=page.url, hints=hints, origin="crawl",
+                                    content_type=ctype(page.body, page.content_type), doc_id=doc_id,
+                                    fetched_at=page.fetched_at, run_id=page.run_id))
+        files = 0
+        for page in store.iter_pages(site=args.site, kind="attachment"):
+            files += 1
+            # a page row does not name the article linking the file; the file's document does
+            earlier = store.get_document(doc_id_for_url(page.url))
+            try:
+                take(document_from_attachment(
+                    page.body, url=page.url, parent_url=earlier["parent_url"] if earlier else None,
+                    content_type=page.content_type, site=page.site, fetched_at=page.fetched_at,
+                    run_id=page.run_id))
+            except AttachmentError:
+                reasons["attachment-unreadable"] += 1
         flush()
     scope = f"site {args.site}" if args.site else "all sites"
-    print(f"reprocessed {pages} stored article pages of {scope}: {new} new, {updated} updated, "
-          f"{unchanged} unchanged documents")
+    print(f"reprocessed {pages} stored article pages and {files} attachments of {scope}: {new} new, "
+          f"{updated} updated, {unchanged} unchanged documents")
     for reason, n in sorted(reasons.items()):
         print(f"  {reason}: {n}")
     return 0

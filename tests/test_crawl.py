@@ -262,10 +262,14 @@ def test_a_second_run_fetches_no_known_article(first, second):
 def test_reprocess_rebuilds_the_same_documents_from_stored_pages(first, second, mirror):
     db = first[0]
     before = len(mirror.log)
-    result = djcrawl(mirror, "reprocess", "--db", str(db), "--site", "spp")
-    assert result.returncode == 0, result.stderr
-    (n,), = rows(db, "SELECT count(*) FROM documents WHERE site = 'spp'")
-    assert f"0 new, 0 updated, {n} unchanged" in result.stdout
+    # spp has a multi-page article, spp_12309 attachments (one unreadable)
+    for site in ("spp", "spp_12309"):
+        result = djcrawl(mirror, "reprocess", "--db", str(db), "--site", site)
+        assert result.returncode == 0, result.stderr
+        (n,), = rows(db, "SELECT count(*) FROM documents WHERE site = ?", [site])
+        (files,), = rows(db, "SELECT count(*) FROM pages WHERE site = ? AND kind = 'attachment'", [site])
+        assert f"and {files} attachments of site {site}: 0 new, 0 updated, {n} unchanged" in result.stdout
+    assert files == len(SITES["spp_12309"].attachments) and "attachment-unreadable: 1" in result.stdout
     assert len(mirror.log) == before  # no network
 
 

@@ -8,7 +8,9 @@ map saying so; readers extract the text from that map without any embedded glyph
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import zipfile
 
 __all__ = ["pdf_bytes", "docx_bytes"]
 
@@ -47,13 +49,25 @@ def pdf_bytes(lines: list[str]) -> bytes:
     return out
 
 
+#: Fixed file dates: the same manifest must give the same bytes at every build (tests compare
+#: what the crawl stored with a second build's pages).
+_DATE = dt.datetime(2020, 3, 16, 8, 30)
+
+
 def docx_bytes(paragraphs: list[str]) -> bytes:
-    """A DOCX with one paragraph per item, written by python-docx."""
+    """A DOCX with one paragraph per item, written by python-docx, byte-for-byte reproducible."""
     import docx
 
     document = docx.Document()
+    document.core_properties.created = document.core_properties.modified = _DATE
     for text in paragraphs:
         document.add_paragraph(text)
     buf = io.BytesIO()
     document.save(buf)
-    return buf.getvalue()
+    # python-docx stamps each zip entry with the current time; restamp them
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, _DATE.timetuple()[:6]), src.read(info.filename),
+                         zipfile.ZIP_DEFLATED)
+    return out.getvalue()
