@@ -327,6 +327,20 @@ def test_a_run_cut_short_by_max_pages_is_completed_by_the_next_one(mirror, tmp_p
     assert rows(db, "SELECT site, count(*) FROM documents GROUP BY site") == [("sx_jcy", 3)]
 
 
+def test_the_files_of_a_fetched_article_are_not_cut_off_by_max_pages(mirror, tmp_path):
+    db = tmp_path / "files.duckdb"
+    # spp_12309's first list page holds the article linking files: 3 requests = the list page
+    # and its two articles; the article's files come with it, the second list page does not
+    cut = djcrawl(mirror, "crawl", "spp_12309", "--mirror", "--max-pages", "3", "--db", str(db))
+    assert cut.returncode == 0, cut.stderr
+    run = last_run(db)
+    assert run["article_pages_fetched"] == 2 and run["counts"][("spp_12309", "max-pages-reached")] == 1
+    files = SITES["spp_12309"].attachments
+    kinds = dict(rows(db, "SELECT url, kind FROM pages"))
+    assert all(kinds.get(a.url) == "attachment" for a in files) and kinds[files[0].page] == "article"
+    assert rows(db, "SELECT count(*) FROM documents WHERE origin = 'attachment'") == [(sum(not a.broken for a in files),)]
+
+
 def test_a_second_crawl_on_the_same_database_is_refused(first_run):
     # tried by the first_run fixture while the demo crawl held the database
     refused = first_run["refused"]

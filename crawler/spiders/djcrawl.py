@@ -101,12 +101,12 @@ class DjSpider(scrapy.Spider):
     def _budget_left(self, site: str) -> bool:
         return not self.max_pages or self.requested[site] < self.max_pages
 
-    def _request(self, cfg: SiteConfig, url: str, callback, **meta) -> scrapy.Request:
+    def _request(self, cfg: SiteConfig, url: str, callback, *, dont_filter: bool = False, **meta) -> scrapy.Request:
         self.requested[cfg.name] += 1
         self.pending[cfg.name] += 1
         self.seen.add(url)
         return scrapy.Request(
-            url, callback=callback, errback=self.on_error,
+            url, callback=callback, errback=self.on_error, dont_filter=dont_filter,
             meta={"dj_site": cfg.name, "dj_url": url, **meta},
         )
 
@@ -234,32 +234,47 @@ class DjSpider(scrapy.Spider):
         try:
             self._fetched(response, site, article=True)
             item = self._page_item(response, site, "article")
-            yield from self._attachment_requests(cfg, item.url, response)
+            files = self._attachment_links(cfg, response)
             next_part = self._next_part(cfg, item.url, response, 1)
             if next_part:
-                yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=1)
+                yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=1, dj_files=files)
             else:
-                yield item
+                yield from self._next_file(cfg, item, files)
         finally:
             self._done(site)
 
-    def _attachment_requests(self, cfg: SiteConfig, page_url: str, response):
-        """Requests for the PDF/DOC/DOCX files a page of an article links to (on the site's own
-        domains; files already stored are skipped like known articles, unless --refresh)."""
+    def _attachment_links(self, cfg: SiteConfig, response) -> list[str]:
+        """The PDF/DOC/DOCX files a page of an article links to that this run fetches: on the site's
+        own domains, not yet asked for, not stored by an earlier run (unless --refresh)."""
         if not _FILE_LINK.search(response.body):
-            return
+            return []
         text, _ = decode_bytes(response.body, cfg.content_type_for(response.body, self._content_type(response)))
+        files = []
         for url in attachment_urls(text, response.url):
             url = _canonical(url)
             if not cfg.owns(url) or url in self.seen:
                 continue
+            self.seen.add(url)  # claimed now: another article linking the same file leaves it to this one
             if url in self.known:
                 self.count(cfg.name, "skipped-known")
-                continue
-            if not self._budget_left(cfg.name):
-                self.count(cfg.name, "max-pages-reached")
-                return
-            yield self._request(cfg, url, self.parse_attachment, dj_parent=page_url)
+            else:
+                files.append(url)
+        return files
+
+    def _next_file(self, cfg: SiteConfig, article: PageItem, files: list[str]):
+        """Fetch an article's files one after the other, then hand on the article itself.
+
+        The article page is stored after its files, so a crawl killed in between fetches the
+        article again next time and finds the files it is missing. Files complete an article
+        already fetched, like its later parts, so --max-pages does not cut them off.
+        """
+        if not files:
+            yield article
+            return
+        # dont_filter: a file redirected to a URL already fetched must still come back here (its
+        # errback goes on with the chain); a dropped request would lose the article
+        yield self._request(cfg, files[0], self.parse_attachment, dont_filter=True, dj_article=article,
+                            dj_files=files[1:])
 
     @staticmethod
     def _content_type(response) -> str | None:
@@ -271,8 +286,10 @@ class DjSpider(scrapy.Spider):
         try:
             self._fetched(response, site, article=False)
             item = self._page_item(response, site, "attachment")
-            item.parent_url = response.meta["dj_parent"]
+            article: PageItem = response.meta["dj_article"]
+            item.parent_url = article.url
             yield item
+            yield from self._next_file(self.configs[site], article, response.meta["dj_files"])
         finally:
             self._done(site)
 
@@ -282,7 +299,7 @@ class DjSpider(scrapy.Spider):
         try:
             self._fetched(response, site, article=True)
             item: PageItem = response.meta["dj_article"]
-            yield from self._attachment_requests(cfg, item.url, response)
+            files = response.meta["dj_files"] + self._attachment_links(cfg, response)
             content_type = response.headers.get("Content-Type")
             item.parts.append(PagePart(
                 url=response.meta["dj_url"], final_url=response.url, status=response.status,
@@ -291,9 +308,9 @@ class DjSpider(scrapy.Spider):
             n = response.meta["dj_part"] + 1
             next_part = self._next_part(cfg, item.url, response, n)
             if next_part:
-                yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=n)
+                yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=n, dj_files=files)
             else:
-                yield item
+                yield from self._next_file(cfg, item, files)
         finally:
             self._done(site)
 
@@ -343,8 +360,10 @@ class DjSpider(scrapy.Spider):
         try:
             article = request.meta.get("dj_article")
             if article is not None:
-                # a later part is missing: keep what was fetched rather than lose the article
-                self.count(site, "article-incomplete")
-                yield article
+                if "dj_part" in request.meta:
+                    # a later part is missing: keep what was fetched rather than lose the article
+                    self.count(site, "article-incomplete")
+                # (a failed file is counted above; the article and its other files go on)
+                yield from self._next_file(self.configs[site], article, request.meta.get("dj_files", []))
         finally:
             self._done(site)
