@@ -190,7 +190,9 @@ def run_crawl(n: int, channels: int, workdir: Path) -> dict:
     starts = [f"http://{_host_of(c)}/dj/ch{c}/index.html" for c in range(channels)]
     (sites / "bench.toml").write_text(SITE_TOML.format(hosts=json.dumps(HOSTS), starts=json.dumps(starts),
                                                        max_pages=lists_per_channel + 1), encoding="utf-8")
-    port_file = str(workdir / "port")
+    port_file = str(workdir / f"port-{n}")
+    for stale in (Path(port_file), Path(port_file + ".served")):
+        stale.unlink(missing_ok=True)
     env = {**os.environ, "DJ_SITES_DIR": str(sites), "PYTHONPATH": str(ROOT)}
     mirror = subprocess.Popen([sys.executable, __file__, "--serve", port_file, "--pages", str(n),
                                "--channels", str(channels)], env=env)
@@ -216,6 +218,8 @@ def run_crawl(n: int, channels: int, workdir: Path) -> dict:
         if child.returncode != 0:
             raise SystemExit(f"crawl of {n} pages failed with exit code {child.returncode}")
         result = json.loads(out.read_text())
+        if result["documents"] < n * 0.9:
+            raise SystemExit(f"crawl of {n} pages stored only {result['documents']} documents: {result}")
     finally:
         mirror.terminate()
         mirror.wait()
@@ -225,7 +229,8 @@ def run_crawl(n: int, channels: int, workdir: Path) -> dict:
     return {
         "articles": n, "pages": total, "seconds": result["seconds"], "pages_per_s": total / result["seconds"],
         "documents": result["documents"], "finish_reason": result["finish_reason"],
-        "peak_rss_mb": hwm / 1024, "rss_at_tenth_mb": (tenth[0] / 1024) if tenth else None,
+        "peak_rss_mb": hwm / 1024, "max_sampled_rss_mb": max(last, default=0) / 1024,
+        "rss_at_tenth_mb": (tenth[0] / 1024) if tenth else None,
         "rss_at_end_mb": (last[-1] / 1024) if last else None,
         "rss_samples": [(round(t, 1), s, round(r / 1024)) for t, s, r in samples[:: max(1, len(samples) // 40)]],
     }
@@ -263,21 +268,28 @@ def main() -> None:
     corpus.OUT.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory(dir=corpus.OUT, prefix="crawl-") as tmp:
-        bench = scrapy_bench(args.bench_seconds)
+        # before and after the crawls: other work on the machine changes over a long run
+        before = scrapy_bench(args.bench_seconds)
         for n in (int(s) for s in args.sizes.split(",")):
             results.append(run_crawl(n, args.channels, Path(tmp)))
             if not args.json:
                 print(f"... {n:,} pages done", file=sys.stderr, flush=True)
+        after = scrapy_bench(args.bench_seconds)
+    bench = {"pages": before["pages"] + after["pages"], "seconds": before["seconds"] + after["seconds"],
+             "before_pages_per_s": before["pages_per_s"], "after_pages_per_s": after["pages_per_s"]}
+    bench["pages_per_s"] = bench["pages"] / bench["seconds"]
     for r in results:
         r["ratio_to_scrapy_bench"] = r["pages_per_s"] / bench["pages_per_s"]
     if args.json:
         print(json.dumps({"scrapy_bench": bench, "crawls": results}, indent=2))
         return
-    print(f"scrapy bench: {bench['pages_per_s']:.1f} pages/s ({bench['pages']:,} pages in {bench['seconds']:.1f} s)\n")
+    print(f"scrapy bench: {bench['pages_per_s']:.1f} pages/s ({bench['pages']:,} pages in {bench['seconds']:.1f} s; "
+          f"{bench['before_pages_per_s']:.1f} before the crawls, {bench['after_pages_per_s']:.1f} after)\n")
     print(table(["articles", "pages fetched", "pages/s", "of scrapy bench", "documents", "seconds",
-                 "peak RSS MB", "RSS at 1/10 MB", "RSS at end MB"],
+                 "peak RSS MB", "max sampled MB", "RSS at 1/10 MB", "RSS at end MB"],
                 [[r["articles"], r["pages"], r["pages_per_s"], f"{r['ratio_to_scrapy_bench']:.0%}", r["documents"],
-                  r["seconds"], r["peak_rss_mb"], r["rss_at_tenth_mb"], r["rss_at_end_mb"]] for r in results]))
+                  r["seconds"], r["peak_rss_mb"], r["max_sampled_rss_mb"], r["rss_at_tenth_mb"], r["rss_at_end_mb"]]
+                 for r in results]))
 
 
 if __name__ == "__main__":
