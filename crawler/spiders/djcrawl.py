@@ -150,12 +150,12 @@ class DjSpider(scrapy.Spider):
         # what is already stored is not fetched again (unless --refresh)
         self.known = set() if self.refresh else self.store.known_article_urls()
         # A list may be left at its first all-known page only if the site's last run walked its
-        # lists to the end: after a killed, interrupted or --max-pages-cut run, older pages can
-        # still hold articles never fetched.
+        # lists to the end: after a killed, interrupted or --max-pages-cut run, or one where a
+        # list page failed, older pages can still hold articles never fetched.
         self.walk_whole_lists = set()
         for name in self.configs:
             status, reasons = self.store.last_run_of_site(name, exclude_run=self.run_id)
-            if status is not None and (status != "finished" or "max-pages-reached" in reasons):
+            if status is not None and (status != "finished" or reasons & {"max-pages-reached", "list-failed"}):
                 self.walk_whole_lists.add(name)
         for cfg in self.configs.values():
             for url in cfg.start_urls:
@@ -354,6 +354,10 @@ class DjSpider(scrapy.Spider):
             else:
                 reason = f"error-{type(failure.value).__name__}"
             self.count(site, reason)
+            if "dj_page_index" in request.meta:
+                # the articles of this list page and the ones after it were not seen: the next
+                # run must walk the lists to the end (see start)
+                self.count(site, "list-failed")
             for key in ("djcrawl/errors", f"djcrawl/site/{site}/errors"):
                 stats.inc_value(key)
             self.logger.warning("%s: %s failed: %s", site, request.meta.get("dj_url", request.url), reason)
