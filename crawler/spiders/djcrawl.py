@@ -1,6 +1,7 @@
-"""The one spider: walks every configured site's channel lists and fetches new article pages.
+"""The one spider: walks every configured site's channel lists and fetches new article pages
+and the PDF/DOC/DOCX files they attach.
 
-It only fetches and follows links; what a page means (article or not, its text
+It only fetches and follows links; what a page or file means (article or not, its text
 and metadata) is decided in the pipelines. Per site it knows only what the
 site's config says: list row selector, article URL patterns, pagination style.
 """
