@@ -364,8 +364,13 @@ def _squash(text: str) -> str:
 
 
 def check_from_page(text: str, page_text: str, lines: bool = True) -> None:
-    """No character more often than the page has it; each output line (if ``lines``) in page order."""
-    page = _squash(page_text)
+    """No character more often than the page has it; each output line (if ``lines``) in page order.
+
+    Both sides in NFC: trafilatura returns canonically equivalent text (U+FB2A comes back as
+    U+05E9 U+05C1), which is the same text, not an invented one.
+    """
+    page = _squash(unicodedata.normalize("NFC", page_text))
+    text = unicodedata.normalize("NFC", text)
     extra = Counter(_squash(text)) - Counter(page)
     assert not extra, f"not in the page: {dict(extra)}"
     if lines:
