@@ -27,7 +27,7 @@ _SUMMARY_COLUMNS = ("site", "pages", "article pages", "documents", "not articles
 # outcomes that are neither documents nor failures (shown as "not articles")
 _NOT_ARTICLE_SKIP = {"document", "list-page", "not-modified", "skipped-known", "list-stop-all-known",
                      "robots-disallowed", "ignored", "max-pages-reached", "list-without-articles",
-                     "article-incomplete", "list-failed"}
+                     "article-incomplete", "list-failed", "list-max-pages"}
 
 
 def crawl_settings(*, run_id: str, mirror_url: str | None = None, refresh: bool = False,

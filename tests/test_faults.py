@@ -116,6 +116,7 @@ def test_endless_and_self_linking_list_pages_end_at_max_pages(crawled):
     assert all(seen[p] == 1 for p in fetched), "a list page linking to itself was fetched again"
     assert len(fetched) == site.config.list.max_pages
     assert fetched == site.list_paths[: site.config.list.max_pages]
+    assert _counts(crawled["db1"], 0)["list-max-pages"] == 1  # the cut is said, not silent
     # articles linked from several list pages are fetched once
     again = {c.name: seen[c.path] for c in site.good if seen[c.path] > (c.requests or 1)}
     assert not again, again

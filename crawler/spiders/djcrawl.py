@@ -214,6 +214,9 @@ class DjSpider(scrapy.Spider):
                     yield self._list_request(cfg, next_url, page_index)
                 else:
                     self.count(site, "max-pages-reached")
+            elif next_url and next_url not in self.seen:
+                # the list goes on past list.max_pages (or its pager never ends): cut, and said so
+                self.count(site, "list-max-pages")
         finally:
             self._done(site)
 
