@@ -152,8 +152,8 @@ def cmd_reprocess(args) -> int:
     from pipelines.attachments import AttachmentError, document_from_attachment
     from pipelines.corpus import add_documents
     from pipelines.document import Document, doc_id_for_url
-    from pipelines.multipage import join_pages
-    from pipelines.process import NotArticle, SiteHints, document_from_html
+    from pipelines.parallel import PageJob, make_documents
+    from pipelines.process import NotArticle, SiteHints
 
     db = default_db_path(args.db)
     if not db.exists():
@@ -187,21 +187,21 @@ def cmd_reprocess(args) -> int:
             if len(batch) >= 50:
                 flush()
 
-        for page in store.iter_pages(site=args.site, kind="article"):
-            pages += 1
-            cfg = configs.get(page.site)
-            hints = cfg.hints() if cfg else SiteHints(site=page.site)
-            doc_id = doc_id_for_url(page.url)
-            more = sorted(parts.get(page.url, []), key=lambda p: _part_number(p.url))
-            ctype = cfg.content_type_for if cfg else (lambda body, ct: ct)
-            html = page.body
-            if more:
-                html = join_pages([(page.body, ctype(page.body, page.content_type)),
-                                   *((p.body, ctype(p.body, p.content_type)) for p in more)],
-                                  hints.body_selectors)
-            take(document_from_html(html, url=page.url, hints=hints, origin="crawl",
-                                    content_type=ctype(page.body, page.content_type), doc_id=doc_id,
-                                    fetched_at=page.fetched_at, run_id=page.run_id))
+        def jobs():
+            nonlocal pages
+            for page in store.iter_pages(site=args.site, kind="article"):
+                pages += 1
+                cfg = configs.get(page.site)
+                hints = cfg.hints() if cfg else SiteHints(site=page.site)
+                more = sorted(parts.get(page.url, []), key=lambda p: _part_number(p.url))
+                ctype = cfg.content_type_for if cfg else (lambda body, ct: ct)
+                yield PageJob(url=page.url, body=page.body, content_type=ctype(page.body, page.content_type),
+                              hints=hints, doc_id=doc_id_for_url(page.url), fetched_at=page.fetched_at,
+                              run_id=page.run_id, parts=tuple((p.body, ctype(p.body, p.content_type)) for p in more))
+
+        # Pages become documents in worker processes (every core); this process stores them.
+        for _job, outcome in make_documents(jobs(), workers=getattr(args, "workers", None)):
+            take(outcome)
         files = 0
         for page in store.iter_pages(site=args.site, kind="attachment"):
             files += 1

@@ -65,18 +65,11 @@ def load_lexicon(path: Path = LEXICON_PATH) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=1)
 def _idf() -> tuple[dict[str, float], float]:
     # jieba's IDF table (the one the normalizer's keywords use): fixed, so a score does not
-    # drift as the corpus grows and stored relevance values stay comparable.
-    import jieba
+    # drift as the corpus grows and stored relevance values stay comparable. The normalizer's
+    # copy is shared: a second copy costs ~38 MB in every process.
+    from .normalize import get_normalizer
 
-    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
-    idf: dict[str, float] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            word, _, value = line.rstrip("\n").partition(" ")
-            if value:
-                idf[word] = float(value)
-    values = sorted(idf.values())
-    return idf, values[len(values) // 2]
+    return get_normalizer().idf_table
 
 
 @functools.lru_cache(maxsize=1)
