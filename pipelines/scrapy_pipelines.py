@@ -19,6 +19,7 @@ from .corpus import add_documents
 from .decode import decode_bytes
 from .document import Document, doc_id_for_url
 from .multipage import join_pages
+from .normalize import get_normalizer
 from .process import NotArticle, document_from_html
 from .store import PageRecord
 
@@ -43,6 +44,12 @@ class DocumentPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+    def open_spider(self):
+        # Load the dictionaries now, before the first download: loading them inside the
+        # first process_item blocks the event loop for a second or two, long enough for a
+        # healthy download on a busy machine to time out.
+        get_normalizer()
 
     def process_item(self, item):
         spider = self.crawler.spider
