@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reprocess", help="rebuild documents from stored pages, no network")
     db_option(p)
     p.add_argument("--site", help="only this site")
+    p.add_argument("--workers", type=int, metavar="N", help="processes that make documents (default: one per core)")
     p.set_defaults(func=_lazy("crawler.run", "cmd_reprocess"))
 
     p = sub.add_parser("demo", help="crawl the offline mirror of every site, load the seeds, show a summary")
