@@ -72,6 +72,7 @@ class SeedLoad:
 def load_seed_dir(store: Store, directory: Path = DEFAULT_SEED_DIR) -> SeedLoad:
     """Load a directory of seed reports; loading the same files again changes nothing."""
     loaded = seed_documents(Path(directory))
-    store.put_seed_files((path.name, data) for path, data, _ in loaded)
-    result = add_documents(store, [doc for _, _, doc in loaded])
+    with store.transaction():  # the files and their documents land together or not at all
+        store.put_seed_files((path.name, data) for path, data, _ in loaded)
+        result = add_documents(store, [doc for _, _, doc in loaded])
     return SeedLoad(files=len(loaded), result=result)

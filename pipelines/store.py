@@ -503,8 +503,7 @@ class Store:
         rows = [(name, hashlib.sha256(data).hexdigest(), data, now) for name, data in files]
         if not rows:
             return
-        self.con.execute("BEGIN")
-        try:
+        with self.transaction():
             self.con.executemany(
                 """
                 INSERT INTO seed_files VALUES (?, ?, ?, ?)
@@ -513,10 +512,6 @@ class Store:
                 """,
                 rows,
             )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
 
     def seed_file_bytes(self, seed_file: str) -> bytes | None:
         row = self.con.execute("SELECT content FROM seed_files WHERE seed_file = ?", [seed_file]).fetchone()
