@@ -18,6 +18,8 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from crawler.mirror.files import pdf_bytes
+
 from pipelines.attachments import (
     AttachmentError, attachment_kind, attachment_links, attachment_text, document_from_attachment,
 )
@@ -320,29 +322,6 @@ def _docx_bytes(paragraphs: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def _pdf_bytes(lines: list[str]) -> bytes:
-    """A one-page PDF with Helvetica text, offsets computed (no PDF library writes it)."""
-    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n{obj}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
-
-
 def _doc_bytes(text: str) -> bytes:
     """A Word 97-2003 file: an OLE2 compound file with a WordDocument stream (FIB + UTF-16 text)
     and a 1Table stream holding the piece table, written sector by sector."""
@@ -410,10 +389,12 @@ def test_docx_attachment_text_and_document():
 
 
 def test_pdf_attachment_text():
-    body = _pdf_bytes(["Annual Report of the Procuratorate", "Party building work in 2024"])
+    # the mirror's hand-written PDF (a ToUnicode text layer, no embedded glyphs), in Latin and Chinese
+    body = pdf_bytes(["Annual Report of the Procuratorate", "Party building work in 2024", "机关党建工作报告"])
     assert attachment_kind(None, "application/pdf", None) == "pdf"
     text = attachment_text(body, attachment_kind("http://x.cn/r.pdf", None, body))
     assert "Annual Report of the Procuratorate" in text and "Party building work in 2024" in text
+    assert "机关党建工作报告" in text
 
 
 def test_doc_attachment_text():
