@@ -18,6 +18,10 @@ The cascade (each step only runs when the one before found nothing usable):
    paragraph): trafilatura favouring recall, and the block holding the most paragraph
    text; the longest plausible candidate is kept.
 
+trafilatura's text counts as found only when every line of it reads in the page's own order:
+on broken nesting (a ``<div>`` inside a ``<p>`` inside a ``<font>``) it can move a paragraph
+after the ones that follow it, and a reordered report is worse than the density fallback.
+
 The text is not cleaned here: ``pipelines.clean.clean_text`` does that next
 (boilerplate lines, bylines), see ``pipelines.process.document_from_html``.
 """
@@ -25,6 +29,7 @@ The text is not cleaned here: ``pipelines.clean.clean_text`` does that next
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -110,7 +115,8 @@ def extract_html(
     # 3. trafilatura on the page, after dropping share/comment/related widgets it lets through
     body = tree.find("body")
     _prune_widgets(body if body is not None else tree)
-    text = _trafilatura_text(tree, url, prune_xpaths, TRAFILATURA_SETTINGS)
+    page_text = _page_text(tree)  # before trafilatura edits the tree
+    text = _in_order(_trafilatura_text(tree, url, prune_xpaths, TRAFILATURA_SETTINGS), page_text)
     prov["body"] = "trafilatura"
     if _plausible(text):
         return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
@@ -120,7 +126,9 @@ def extract_html(
     settings = {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}
     tries = [(text, "trafilatura")]
     fresh = _parse(html)
-    tries.append((_trafilatura_text(fresh, url, prune_xpaths, settings), "trafilatura:favor_recall"))
+    page_text = _page_text(fresh)
+    tries.append((_in_order(_trafilatura_text(fresh, url, prune_xpaths, settings), page_text),
+                  "trafilatura:favor_recall"))
     dense = _densest_block(_parse(html))
     if dense is not None:
         node, label = dense
@@ -131,6 +139,32 @@ def extract_html(
     if not text:
         prov["body"] = "none"
     return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+
+
+def _page_text(tree) -> str:
+    """Every text node of ``tree`` in document order, whitespace removed, NFC: what
+    :func:`_in_order` compares against. Read before trafilatura runs, which edits the tree."""
+    return _squash("".join(tree.itertext())) if tree is not None else ""
+
+
+def _squash(text: str) -> str:
+    text = "".join(text.split())
+    # trafilatura returns canonically equivalent text at times (U+FB2A as U+05E9 U+05C1)
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def _in_order(text: str, page_text: str) -> str:
+    """``text`` if each of its lines is a subsequence of the page's text, else ""."""
+    for line in text.splitlines():
+        line = _squash(line)
+        if line and line not in page_text and not _is_subsequence(line, page_text):
+            return ""
+    return text
+
+
+def _is_subsequence(small: str, big: str) -> bool:
+    it = iter(big)
+    return all(ch in it for ch in small)
 
 
 def _plausible(text: str) -> bool:

@@ -47,7 +47,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BOUND = 10.0
 #: ``DJCRAWL_FUZZ_SCALE=20 pytest tests/test_fuzz.py`` fuzzes 20 times longer than ``make test``.
 SCALE = max(1, int(os.environ.get("DJCRAWL_FUZZ_SCALE", "1")))
-FUZZ = settings(deadline=None, max_examples=120 * SCALE,
+#: ``make test`` (and so CI) replays the same examples every run: a gate must not fail on one
+#: run and pass on the next. A scaled run explores new examples; what it finds becomes an
+#: ``@example`` here.
+FUZZ = settings(deadline=None, max_examples=120 * SCALE, derandomize=SCALE == 1,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -385,6 +388,10 @@ def _is_subsequence(small: str, big: str) -> bool:
 
 @settings(FUZZ, max_examples=80 * SCALE)
 @given(pages())
+# trafilatura (favouring recall) moved the <div> after the <p> that follows it
+@example(html='<html><body><p>\n<font class="share">用心用情,在黨建引領中凝聚磅礡力量\n'
+              '<p>用心用情,在黨建引領中凝聚磅礡力量</p>\n<p>用心用情,在黨建引領中凝聚磅礡力量</p>\n'
+              '<div>用心用情,在黨建引領中凝聚磅礡力量</div>\n<p>2020-12-16 中國共產黨新聞網</p>')
 def test_extract_html_returns_only_page_text(worker, html):
     extracted = worker(_call_extract, html)
     assert isinstance(extracted.text, str)
