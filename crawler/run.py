@@ -150,7 +150,7 @@ def cmd_sites(args) -> int:
 def cmd_reprocess(args) -> int:
     """Rebuild documents from the stored raw pages: no network, same chain as the crawl."""
     from pipelines.attachments import AttachmentError, document_from_attachment
-    from pipelines.corpus import add_documents
+    from pipelines.corpus import add_documents, relevance_model
     from pipelines.document import Document, doc_id_for_url
     from pipelines.parallel import PageJob, make_documents
     from pipelines.process import NotArticle, SiteHints
@@ -170,20 +170,24 @@ def cmd_reprocess(args) -> int:
             if first_url:
                 parts.setdefault(first_url, []).append(part)
         batch: list[Document] = []
+        entries = {}  # doc_id -> index entry computed by a worker
 
         def flush():
             nonlocal new, updated, unchanged
             if batch:
-                r = add_documents(store, batch)
+                r = add_documents(store, batch, entries)
                 new, updated, unchanged = new + r.new, updated + r.updated, unchanged + r.unchanged
                 batch.clear()
+                entries.clear()
 
-        def take(outcome) -> None:
+        def take(outcome, entry=None) -> None:
             if isinstance(outcome, NotArticle):
                 reasons[outcome.reason] += 1
                 return
             reasons["document"] += 1
             batch.append(outcome)
+            if entry is not None:
+                entries[outcome.doc_id] = entry
             if len(batch) >= 50:
                 flush()
 
@@ -199,9 +203,11 @@ def cmd_reprocess(args) -> int:
                               hints=hints, doc_id=doc_id_for_url(page.url), fetched_at=page.fetched_at,
                               run_id=page.run_id, parts=tuple((p.body, ctype(p.body, p.content_type)) for p in more))
 
-        # Pages become documents in worker processes (every core); this process stores them.
-        for _job, outcome in make_documents(jobs(), workers=getattr(args, "workers", None)):
-            take(outcome)
+        # Pages become documents and index entries in worker processes (every core); this
+        # process stores them. Reprocess leaves the seeds alone, so their model holds throughout.
+        model = relevance_model(store)
+        for _job, made in make_documents(jobs(), workers=getattr(args, "workers", None), model=model):
+            take(made.outcome, made.entry)
         files = 0
         for page in store.iter_pages(site=args.site, kind="attachment"):
             files += 1

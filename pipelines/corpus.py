@@ -19,7 +19,7 @@ For each new or changed document, in ONE transaction with the upsert:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .document import Document
 from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
@@ -48,8 +48,14 @@ def index_entry(doc: Document, model: RelevanceModel) -> IndexEntry:
     )
 
 
-def add_documents(store: Store, docs: Sequence[Document]) -> UpsertResult:
-    """Store a batch of documents in one transaction; returns new/updated/unchanged counts."""
+def add_documents(store: Store, docs: Sequence[Document], entries: Mapping[str, IndexEntry] | None = None
+                  ) -> UpsertResult:
+    """Store a batch of documents in one transaction; returns new/updated/unchanged counts.
+
+    ``entries`` are index entries computed elsewhere (worker processes) with
+    ``index_entry(doc, relevance_model(store))`` for these very documents; the ones
+    missing are computed here.
+    """
     latest = {d.doc_id: d for d in docs}  # last one wins within a batch, as in upsert_documents
     with store.transaction():
         before = store.index_state(list(latest))
@@ -59,12 +65,14 @@ def add_documents(store: Store, docs: Sequence[Document]) -> UpsertResult:
             if d.doc_id not in before or not before[d.doc_id][1] or before[d.doc_id][0] != content_hash(d)
         ]
         if todo:
-            model = relevance_model(store)
-            entries = [index_entry(d, model) for d in todo]
+            given = entries or {}
+            model = relevance_model(store) if any(d.doc_id not in given for d in todo) or any(
+                d.origin == "seed" for d in todo) else None
+            entries = [given.get(d.doc_id) or index_entry(d, model) for d in todo]
             reindexed = [d.doc_id for d in todo if d.doc_id in before and before[d.doc_id][1]]
             store.replace_index(entries, reindexed)
             _link_reprints(store, {e.doc_id: e.fingerprint for e in entries}, reindexed)
-            if any(d.origin == "seed" for d in todo):
+            if model is not None and any(d.origin == "seed" for d in todo):
                 _rescore_all(store, model)
     return result
 
