@@ -39,3 +39,5 @@ class PageItem:
     parent_url: str | None = None
     #: Set by DocumentPipeline: a Document, or a NotArticle with the reason.
     outcome: object = None
+    #: Set by DocumentPipeline with a Document: its ``pipelines.store.IndexEntry``.
+    index_entry: object = None

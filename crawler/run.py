@@ -31,7 +31,7 @@ _NOT_ARTICLE_SKIP = {"document", "list-page", "not-modified", "skipped-known", "
 
 
 def crawl_settings(*, run_id: str, mirror_url: str | None = None, refresh: bool = False,
-                   max_pages: int | None = None, progress: bool = True):
+                   max_pages: int | None = None, progress: bool = True, workers: int | None = None):
     """Scrapy settings of one run: the project's, plus this run's ``DJ_`` values."""
     from scrapy.settings import Settings
 
@@ -44,6 +44,8 @@ def crawl_settings(*, run_id: str, mirror_url: str | None = None, refresh: bool 
         "DJ_PROGRESS": progress,
         "LOG_LEVEL": os.environ.get("DJCRAWL_LOG_LEVEL", "WARNING"),
     }
+    if workers is not None:
+        overrides["DJ_WORKERS"] = workers
     if mirror_url:
         # loopback: delays only slow the demo (AutoThrottle would read the time spent extracting
         # as server latency); the cap of 2 requests at once per domain still applies
@@ -53,14 +55,15 @@ def crawl_settings(*, run_id: str, mirror_url: str | None = None, refresh: bool 
 
 
 def run_crawl(store: Store, site_names: list[str], *, mirror_url: str | None = None, refresh: bool = False,
-              max_pages: int | None = None) -> tuple[str, dict]:
+              max_pages: int | None = None, workers: int | None = None) -> tuple[str, dict]:
     """Crawl the named sites into an open store; returns ``(run_id, final Scrapy stats)``."""
     from scrapy.crawler import CrawlerProcess
 
     from .spiders.djcrawl import DjSpider
 
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    settings = crawl_settings(run_id=run_id, mirror_url=mirror_url, refresh=refresh, max_pages=max_pages)
+    settings = crawl_settings(run_id=run_id, mirror_url=mirror_url, refresh=refresh, max_pages=max_pages,
+                              workers=workers)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(DjSpider)
     process.crawl(crawler, sites=list(site_names), store=store)
@@ -93,8 +96,9 @@ def _summary(site_names: list[str], store: Store, run_id: str, stats: dict) -> s
 
 
 def _crawl_into(store: Store, names: list[str], *, mirror_url: str | None, refresh: bool,
-                max_pages: int | None) -> int:
-    run_id, stats = run_crawl(store, names, mirror_url=mirror_url, refresh=refresh, max_pages=max_pages)
+                max_pages: int | None, workers: int | None = None) -> int:
+    run_id, stats = run_crawl(store, names, mirror_url=mirror_url, refresh=refresh, max_pages=max_pages,
+                              workers=workers)
     print(_summary(names, store, run_id, stats))
     run = store.get_run(run_id) or {}
     return 0 if run.get("status") == "finished" else 1
@@ -117,13 +121,17 @@ def cmd_crawl(args) -> int:
     names = [c.name for c in load_sites(list(args.sites or []) or None)]  # validates before anything starts
     if args.max_pages is not None and args.max_pages < 1:
         raise DjcrawlError("--max-pages must be at least 1")
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 0:
+        raise DjcrawlError("--workers must be 0 (this process) or more")
     with Store(default_db_path(args.db)) as store:  # a second crawl on the same file stops here
         print(f"crawling {len(names)} sites into {store.path}", file=sys.stderr, flush=True)
         if getattr(args, "mirror", False):
             with _mirror(len(names)) as mirror_url:
                 return _crawl_into(store, names, mirror_url=mirror_url, refresh=args.refresh,
-                                   max_pages=args.max_pages)
-        return _crawl_into(store, names, mirror_url=None, refresh=args.refresh, max_pages=args.max_pages)
+                                   max_pages=args.max_pages, workers=workers)
+        return _crawl_into(store, names, mirror_url=None, refresh=args.refresh, max_pages=args.max_pages,
+                           workers=workers)
 
 
 def cmd_sites(args) -> int:
@@ -149,10 +157,9 @@ def cmd_sites(args) -> int:
 
 def cmd_reprocess(args) -> int:
     """Rebuild documents from the stored raw pages: no network, same chain as the crawl."""
-    from pipelines.attachments import AttachmentError, document_from_attachment
-    from pipelines.corpus import add_documents, relevance_model
+    from pipelines.corpus import add_documents, relevance_seeds
     from pipelines.document import Document, doc_id_for_url
-    from pipelines.parallel import PageJob, make_documents
+    from pipelines.parallel import AttachmentJob, PageJob, make_documents
     from pipelines.process import NotArticle, SiteHints
 
     db = default_db_path(args.db)
@@ -162,7 +169,7 @@ def cmd_reprocess(args) -> int:
     if args.site and args.site not in configs:
         raise SiteConfigError(f"unknown site {args.site} (known: {', '.join(configs)})")
     reasons: Counter[str] = Counter()
-    new = updated = unchanged = pages = 0
+    new = updated = unchanged = pages = files = 0
     with Store(db) as store:
         parts: dict[str, list] = {}  # first page URL -> its later parts
         for part in store.iter_pages(site=args.site, kind="article-part"):
@@ -192,7 +199,7 @@ def cmd_reprocess(args) -> int:
                 flush()
 
         def jobs():
-            nonlocal pages
+            nonlocal pages, files
             for page in store.iter_pages(site=args.site, kind="article"):
                 pages += 1
                 cfg = configs.get(page.site)
@@ -202,24 +209,19 @@ def cmd_reprocess(args) -> int:
                 yield PageJob(url=page.url, body=page.body, content_type=ctype(page.body, page.content_type),
                               hints=hints, doc_id=doc_id_for_url(page.url), fetched_at=page.fetched_at,
                               run_id=page.run_id, parts=tuple((p.body, ctype(p.body, p.content_type)) for p in more))
+            for page in store.iter_pages(site=args.site, kind="attachment"):
+                files += 1
+                # a page row does not name the article linking the file; the file's document does
+                earlier = store.get_document(doc_id_for_url(page.url))
+                yield AttachmentJob(url=page.url, body=page.body, content_type=page.content_type,
+                                    parent_url=earlier["parent_url"] if earlier else None, site=page.site,
+                                    fetched_at=page.fetched_at, run_id=page.run_id)
 
         # Pages become documents and index entries in worker processes (every core); this
         # process stores them. Reprocess leaves the seeds alone, so their model holds throughout.
-        model = relevance_model(store)
-        for _job, made in make_documents(jobs(), workers=getattr(args, "workers", None), model=model):
+        seeds = relevance_seeds(store)
+        for _job, made in make_documents(jobs(), workers=getattr(args, "workers", None), seeds=seeds):
             take(made.outcome, made.entry)
-        files = 0
-        for page in store.iter_pages(site=args.site, kind="attachment"):
-            files += 1
-            # a page row does not name the article linking the file; the file's document does
-            earlier = store.get_document(doc_id_for_url(page.url))
-            try:
-                take(document_from_attachment(
-                    page.body, url=page.url, parent_url=earlier["parent_url"] if earlier else None,
-                    content_type=page.content_type, site=page.site, fetched_at=page.fetched_at,
-                    run_id=page.run_id))
-            except AttachmentError:
-                reasons["attachment-unreadable"] += 1
         flush()
     scope = f"site {args.site}" if args.site else "all sites"
     print(f"reprocessed {pages} stored article pages and {files} attachments of {scope}: {new} new, "

@@ -27,6 +27,10 @@ DJ_SITES = []
 DJ_RUN_ID = ""
 #: Pages and documents are written in batches of this many.
 DJ_BATCH_SIZE = 50
+#: Processes that make documents out of fetched pages (0 = the crawl process itself).
+#: One keeps the crawl process free for downloading and storing; more pay only on a fast
+#: mirror with cores to spare (benchmarks/README.md, "Crawl").
+DJ_WORKERS = 1
 
 # --- politeness: small government servers
 USER_AGENT = f"djcrawl/0.1 (+{DJ_CONTACT})"

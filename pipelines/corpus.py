@@ -26,12 +26,17 @@ from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buck
 from .relevance import RelevanceModel, is_relevant, min_relevance
 from .store import IndexEntry, Store, UpsertResult, content_hash
 
-__all__ = ["add_documents", "index_entry", "relevance_model", "score_relevance", "split_relevant"]
+__all__ = ["add_documents", "index_entry", "relevance_model", "relevance_seeds", "score_relevance", "split_relevant"]
+
+
+def relevance_seeds(store: Store) -> list[tuple[str, list[str]]]:
+    """``(doc_id, tokens)`` of the seeds stored in ``store``: the reference set of relevance."""
+    return [(doc_id, list(tokens or [])) for doc_id, tokens, _text in store.seed_texts()]
 
 
 def relevance_model(store: Store) -> RelevanceModel:
     """The seeds stored in ``store`` as the reference set of relevance."""
-    return RelevanceModel.from_seeds((doc_id, tokens or []) for doc_id, tokens, _text in store.seed_texts())
+    return RelevanceModel.from_seeds(relevance_seeds(store))
 
 
 def index_entry(doc: Document, model: RelevanceModel) -> IndexEntry:

@@ -1,45 +1,58 @@
-"""Stored pages made into documents on every core (``djcrawl reprocess``).
+"""Pages made into documents in worker processes (``djcrawl reprocess`` and the crawl).
 
-Turning a page into a document is pure CPU work (extraction, cleaning,
-normalization: ~30 ms a page here) and needs no database, so it runs in a pool of
-worker processes while the parent, the only process holding the DuckDB file, stores
-the documents. Results come back in input order, and at most ``window`` pages are
-in flight, so memory stays flat however many pages are stored.
+Turning a page into a document is pure CPU work (extraction, cleaning, normalization:
+~30 ms a page here) and needs no database, so it runs in a pool of worker processes
+while the parent, the only process holding the DuckDB file, stores the documents.
 
-Given the relevance model of the store, a worker also computes each document's index
-entry (MinHash, LSH bands, BM25 terms, relevance: ~10 ms a document, all pure), so the
-parent is left with the writes (:func:`pipelines.corpus.add_documents` takes the entries).
+A worker also computes each document's index entry (MinHash, LSH bands, BM25 terms,
+relevance: ~10 ms a document, all pure) against the relevance model of the seeds it
+was given, so the parent is left with the writes (:func:`pipelines.corpus.add_documents`
+takes the entries). Given the seeds rather than a model, the parent never loads the
+dictionaries itself (~1 s and ~100 MB).
 
 Workers are spawned, not forked: the parent holds DuckDB's threads and locks, and a
 forked child can inherit a lock held by a thread that does not exist in it. Each
-worker loads the normalizer (dictionaries, about a second) once, when it starts.
+worker loads the normalizer once, when it starts.
+
+Stopping is the parent's business: Ctrl-C and systemd's SIGTERM reach every process of
+the group, and a worker dying on them would turn the pages under way into errors while
+the parent is still finishing its run. Workers ignore both and end when the parent shuts
+the pool; on Linux they are killed if the parent dies without doing so.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import multiprocessing
 import os
+import signal
+import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from .attachments import AttachmentError, document_from_attachment
 from .corpus import index_entry
 from .document import Document
 from .process import NotArticle, SiteHints, document_from_html
 from .relevance import RelevanceModel
 from .store import IndexEntry
 
-__all__ = ["PageJob", "Made", "make_document", "make_documents", "default_workers", "worker_pool"]
+__all__ = ["PageJob", "AttachmentJob", "Made", "make_document", "make_made", "make_documents",
+           "default_workers", "worker_pool", "Seeds"]
 
-#: The relevance model of this worker process (set by the pool's initializer).
+#: ``(doc_id, tokens)`` of the seed documents: the reference set of relevance.
+Seeds = Sequence[tuple[str, Sequence[str]]]
+
+#: The relevance model of this worker process (built by the pool's initializer).
 _MODEL: RelevanceModel | None = None
 
 
 @dataclass(frozen=True)
 class PageJob:
-    """One stored article page (and its later parts) to make into a document."""
+    """One article page (and its later parts) to make into a document."""
 
     url: str
     body: bytes
@@ -52,8 +65,28 @@ class PageJob:
     parts: tuple[tuple[bytes, str | None], ...] = ()
 
 
-def make_document(job: PageJob) -> Document | NotArticle:
-    """The crawl's chain on one stored page: exactly what the crawl would have stored."""
+@dataclass(frozen=True)
+class AttachmentJob:
+    """One PDF, DOC or DOCX file an article links to."""
+
+    url: str
+    body: bytes
+    content_type: str | None
+    parent_url: str | None
+    site: str | None = None
+    fetched_at: dt.datetime | None = None
+    run_id: str | None = None
+
+
+def make_document(job: PageJob | AttachmentJob) -> Document | NotArticle:
+    """The crawl's chain on one page or file: exactly what the crawl stores."""
+    if isinstance(job, AttachmentJob):
+        try:
+            return document_from_attachment(job.body, url=job.url, parent_url=job.parent_url,
+                                            content_type=job.content_type, site=job.site,
+                                            fetched_at=job.fetched_at, run_id=job.run_id)
+        except AttachmentError:  # broken, encrypted or not a PDF/DOC/DOCX at all: kept, counted
+            return NotArticle("attachment-unreadable")
     html: str | bytes = job.body
     if job.parts:
         from .multipage import join_pages
@@ -71,7 +104,7 @@ class Made:
     entry: IndexEntry | None = None
 
 
-def make_made(job: PageJob, model: RelevanceModel | None = None) -> Made:
+def make_made(job: PageJob | AttachmentJob, model: RelevanceModel | None = None) -> Made:
     """:func:`make_document`, plus the index entry when a relevance model is given (or set)."""
     outcome = make_document(job)
     model = model if model is not None else _MODEL
@@ -87,34 +120,52 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _warm_up(model: RelevanceModel | None = None) -> None:
+def model_of(seeds: Seeds | None) -> RelevanceModel | None:
+    return RelevanceModel.from_seeds(seeds) if seeds is not None else None
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # no prctl: the worker then ends when its queue closes
+            pass
+
+
+def _warm_up(seeds: Seeds | None = None) -> None:
     global _MODEL
     from .normalize import get_normalizer
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
     get_normalizer()
-    _MODEL = model
+    _MODEL = model_of(seeds)
 
 
-def worker_pool(workers: int, model: RelevanceModel | None = None) -> ProcessPoolExecutor:
-    """Spawned workers with the dictionaries loaded and ``model`` set; submit :func:`make_made`."""
+def worker_pool(workers: int, seeds: Seeds | None = None) -> ProcessPoolExecutor:
+    """Spawned workers with the dictionaries loaded and the seeds' model built; submit :func:`make_made`."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up, initargs=(model,))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up, initargs=(seeds,))
 
 
-def make_documents(jobs: Iterable[PageJob], workers: int | None = None, window: int | None = None,
-                   model: RelevanceModel | None = None) -> Iterator[tuple[PageJob, Made]]:
+def make_documents(jobs: Iterable[PageJob | AttachmentJob], workers: int | None = None, window: int | None = None,
+                   seeds: Seeds | None = None) -> Iterator[tuple[PageJob | AttachmentJob, Made]]:
     """``(job, made)`` for every job, in input order; ``workers`` 1 runs in this process.
 
-    With ``model`` (the store's :func:`pipelines.corpus.relevance_model`) each document
-    comes with its index entry.
+    With ``seeds`` (:func:`pipelines.corpus.relevance_seeds` of the store) each document
+    comes with its index entry. At most ``window`` jobs are in flight, so memory stays
+    flat however many pages are stored.
     """
     workers = default_workers() if workers is None else max(1, workers)
     if workers == 1:
+        model = model_of(seeds)
         for job in jobs:
             yield job, make_made(job, model)
         return
     window = window or 16 * workers
-    with worker_pool(workers, model) as pool:
+    with worker_pool(workers, seeds) as pool:
         pending: deque = deque()
         for job in jobs:
             pending.append((job, pool.submit(make_made, job)))

@@ -1,26 +1,28 @@
 """Thin Scrapy pipelines around the pure chain.
 
-``DocumentPipeline`` turns an article page into a Document (or the reason it is
-not one) with :func:`pipelines.process.document_from_html`, an attachment (PDF,
-DOC, DOCX) with :func:`pipelines.attachments.document_from_attachment`; ``StorePipeline``
+``DocumentPipeline`` turns an article page (all its parts) or an attachment (PDF, DOC,
+DOCX) into a Document, or the reason it is not one, with
+:func:`pipelines.parallel.make_made`, in ``DJ_WORKERS`` worker processes: the chain
+costs ~40 ms of CPU a page, which in the crawl process would hold up the event loop
+(downloads, list parsing, storing) and leave the second core idle. ``StorePipeline``
 keeps every fetched page in ``pages``, the documents through
-:func:`pipelines.corpus.add_documents`, and one ``crawl_runs`` row per run. Both
-take the open :class:`~pipelines.store.Store` and the run id from the spider.
+:func:`pipelines.corpus.add_documents`, and one ``crawl_runs`` row per run. Both take
+the open :class:`~pipelines.store.Store` and the run id from the spider.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures.process import BrokenProcessPool
 
 from scrapy import signals
 
-from .attachments import AttachmentError, document_from_attachment
-from .corpus import add_documents
+from .corpus import add_documents, relevance_seeds
 from .decode import decode_bytes
 from .document import Document, doc_id_for_url
-from .multipage import join_pages
-from .normalize import get_normalizer
-from .process import NotArticle, document_from_html
+from .parallel import AttachmentJob, PageJob, make_made, model_of, worker_pool
+from .process import NotArticle, SiteHints
 from .store import PageRecord
 
 __all__ = ["DocumentPipeline", "StorePipeline", "COUNT_PREFIX"]
@@ -36,64 +38,83 @@ def _count(stats, site: str, reason: str, n: int = 1) -> None:
 
 
 class DocumentPipeline:
-    """Article page (all its parts) -> ``item.outcome``: a Document or a NotArticle."""
+    """Article page or attachment -> ``item.outcome`` (a Document or a NotArticle) and
+    ``item.index_entry`` (what the store indexes; computed beside the document)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
+        #: 0 = make documents in the crawl process itself
+        self.workers = max(0, crawler.settings.getint("DJ_WORKERS", 1))
+        self.pool = None
+        self.seeds = None
+        self.model = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def open_spider(self):
-        # Load the dictionaries now, before the first download: loading them inside the
-        # first process_item blocks the event loop for a second or two, long enough for a
-        # healthy download on a busy machine to time out.
-        get_normalizer()
+        # The workers load the dictionaries now, before the first download, in parallel with
+        # the first requests; in-process, loading them inside the first process_item would
+        # block the event loop for a second or two, long enough for a healthy download on a
+        # busy machine to time out.
+        self.seeds = relevance_seeds(self.crawler.spider.store)
+        if self.workers:
+            self.pool = worker_pool(self.workers, self.seeds)
+            for _ in range(self.workers):
+                self.pool.submit(int)  # starts the workers (a pool spawns them on first use)
+        else:
+            self.model = model_of(self.seeds)
 
-    def process_item(self, item):
-        spider = self.crawler.spider
-        if item.kind == "attachment":
-            return self._attachment(item)
-        if item.kind != "article":
+    def close_spider(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    async def process_item(self, item):
+        job = self._job(item)
+        if job is None:
             item.outcome = NotArticle("list-page")
             return item
-        cfg = spider.configs.get(item.site)
-        hints = cfg.hints() if cfg else None
-        ctype = (lambda body, ct: cfg.content_type_for(body, ct)) if cfg else (lambda body, ct: ct)
         try:
-            if item.parts:
-                html = join_pages(
-                    [(item.body, ctype(item.body, item.content_type)),
-                     *((p.body, ctype(p.body, p.content_type)) for p in item.parts)],
-                    cfg.article.body_selectors if cfg else (),
-                )
-            else:
-                html = item.body
-            item.outcome = document_from_html(
-                html, url=item.url, hints=hints, origin="crawl", content_type=ctype(item.body, item.content_type),
-                doc_id=doc_id_for_url(item.url), fetched_at=item.fetched_at, run_id=spider.run_id,
-            )
+            made = await self._make(job)
         except Exception as exc:  # one bad page must not end the crawl; it is counted and logged
-            logger.exception("extraction failed for %s", item.url)
+            logger.error("extraction failed for %s", item.url, exc_info=exc)
             item.outcome = NotArticle(f"extract-error-{type(exc).__name__}")
             self.crawler.stats.inc_value("djcrawl/errors")
+            return item
+        item.outcome, item.index_entry = made.outcome, made.entry
+        if made.outcome == NotArticle("attachment-unreadable"):
+            logger.warning("%s: attachment %s unreadable", item.site, item.url)
         return item
 
-    def _attachment(self, item):
+    async def _make(self, job):
+        if self.pool is None:
+            return make_made(job, self.model)
         try:
-            item.outcome = document_from_attachment(
-                item.body, url=item.url, parent_url=item.parent_url, content_type=item.content_type,
-                site=item.site, fetched_at=item.fetched_at, run_id=self.crawler.spider.run_id,
-            )
-        except AttachmentError as exc:  # broken, encrypted or not a PDF/DOC/DOCX at all: kept, counted
-            logger.warning("%s: attachment %s unreadable: %s", item.site, item.url, exc)
-            item.outcome = NotArticle("attachment-unreadable")
-        except Exception as exc:  # one bad file must not end the crawl
-            logger.exception("attachment extraction failed for %s", item.url)
-            item.outcome = NotArticle(f"extract-error-{type(exc).__name__}")
-            self.crawler.stats.inc_value("djcrawl/errors")
-        return item
+            return await asyncio.wrap_future(self.pool.submit(make_made, job))
+        except BrokenProcessPool:
+            # A worker died (out of memory, a crash in a C extension) and took the pool with it;
+            # this page is counted as an error, the pages after it get a new pool.
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = worker_pool(self.workers, self.seeds)
+            raise
+
+    def _job(self, item):
+        spider = self.crawler.spider
+        if item.kind == "attachment":
+            return AttachmentJob(url=item.url, body=item.body, content_type=item.content_type,
+                                 parent_url=item.parent_url, site=item.site, fetched_at=item.fetched_at,
+                                 run_id=spider.run_id)
+        if item.kind != "article":
+            return None
+        cfg = spider.configs.get(item.site)
+        ctype = cfg.content_type_for if cfg else (lambda body, ct: ct)
+        hints = cfg.hints() if cfg else SiteHints(site=item.site)
+        return PageJob(url=item.url, body=item.body, content_type=ctype(item.body, item.content_type),
+                       hints=hints, doc_id=doc_id_for_url(item.url), fetched_at=item.fetched_at,
+                       run_id=spider.run_id,
+                       parts=tuple((p.body, ctype(p.body, p.content_type)) for p in item.parts))
 
 
 class StorePipeline:
@@ -104,6 +125,7 @@ class StorePipeline:
         self.batch_size = crawler.settings.getint("DJ_BATCH_SIZE", 50)
         self.pages: list[PageRecord] = []
         self.docs: list[Document] = []
+        self.entries = {}  # doc_id -> IndexEntry made beside the document
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -126,6 +148,8 @@ class StorePipeline:
         doc_id = doc_id_for_url(item.url) if item.kind in ("article", "attachment") else None
         if isinstance(outcome, Document):
             self.docs.append(outcome)
+            if getattr(item, "index_entry", None) is not None:
+                self.entries[outcome.doc_id] = item.index_entry
             _count(stats, item.site, "document")
             reason = None
         else:
@@ -161,8 +185,8 @@ class StorePipeline:
             return
         with self.store.transaction():
             self.store.put_pages(self.pages)
-            result = add_documents(self.store, self.docs)
-        self.pages, self.docs = [], []
+            result = add_documents(self.store, self.docs, self.entries)
+        self.pages, self.docs, self.entries = [], [], {}
         stats = self.crawler.stats
         stats.inc_value("djcrawl/documents_new", result.new)
         stats.inc_value("djcrawl/documents_updated", result.updated)

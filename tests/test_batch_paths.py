@@ -35,7 +35,7 @@ def test_iter_pages_reads_every_page_when_the_store_is_written_between_batches(t
 def test_documents_made_in_worker_processes_equal_those_made_in_this_one(tmp_path):
     from pathlib import Path
 
-    from pipelines.corpus import add_documents, index_entry, relevance_model
+    from pipelines.corpus import add_documents, index_entry, relevance_model, relevance_seeds
     from pipelines.parallel import PageJob, make_documents
     from pipelines.process import NotArticle, SiteHints
     from pipelines.seeds import load_seed_dir
@@ -47,9 +47,9 @@ def test_documents_made_in_worker_processes_equal_those_made_in_this_one(tmp_pat
                         content_type=None, hints=SiteHints(), doc_id="u_empty"))
     with Store(tmp_path / "seeded.duckdb") as seeded:
         load_seed_dir(seeded)
-        model = relevance_model(seeded)
+        model, seeds = relevance_model(seeded), relevance_seeds(seeded)
     here = list(make_documents(jobs, workers=1))
-    pooled = list(make_documents(iter(jobs), workers=2, window=3, model=model))
+    pooled = list(make_documents(iter(jobs), workers=2, window=3, seeds=seeds))
     assert [j for j, _ in pooled] == jobs  # input order
     assert [m.outcome for _, m in pooled] == [m.outcome for _, m in here]
     assert isinstance(pooled[-1][1].outcome, NotArticle) and pooled[-1][1].entry is None

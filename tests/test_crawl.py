@@ -273,6 +273,20 @@ def test_reprocess_rebuilds_the_same_documents_from_stored_pages(first, second, 
     assert len(mirror.log) == before  # no network
 
 
+def test_documents_made_in_the_crawl_process_equal_those_made_by_its_worker(first, mirror, tmp_path):
+    # the default crawl makes documents (and their index entries) in a worker process;
+    # --workers 0 makes them in the crawl process, as a machine with one core might
+    db = tmp_path / "in-process.duckdb"
+    assert djcrawl(mirror, "load-seeds", "--db", str(db), "--quiet").returncode == 0
+    result = djcrawl(mirror, "crawl", *REFRESHED, "--mirror", "--workers", "0", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    sql = ("SELECT doc_id, content_hash, fingerprint, round(relevance, 9) FROM documents "
+           f"WHERE site IN {REFRESHED} ORDER BY doc_id")
+    here = rows(db, sql)
+    assert len(here) >= 5 and all(r[2] for r in here)
+    assert here == rows(first[0], sql)
+
+
 def test_refresh_fetches_known_articles_again_and_finds_them_unchanged(first, refreshed):
     db = first[0]
     result, log, run, before = refreshed
@@ -356,6 +370,7 @@ def test_a_second_crawl_on_the_same_database_is_refused(first_run):
 @pytest.mark.parametrize("args, message", [
     (["crawl", "nosuchsite"], "unknown site nosuchsite"),
     (["crawl", "--max-pages", "0"], "--max-pages must be at least 1"),
+    (["crawl", "--workers", "-1"], "--workers must be 0 (this process) or more"),
 ])
 def test_bad_crawl_arguments_give_one_line(mirror, tmp_path, args, message):
     result = djcrawl(mirror, *args, "--db", str(tmp_path / "x.duckdb"))
