@@ -16,8 +16,10 @@ For each size N, in one run on this machine:
   extracted, cleaned, normalized, fingerprinted, indexed and stored in a fresh DuckDB
   file) and the politeness delays off (``DOWNLOAD_DELAY`` 0, no AutoThrottle,
   ``CONCURRENT_REQUESTS`` 16: the site is loopback, the point is the pipeline's
-  throughput). Its RSS is sampled every half second (``/proc/<pid>/status``), and
-  the peak is ``VmHWM``;
+  throughput), with ``--workers`` document processes (``DJ_WORKERS``; default the
+  project's). RSS is sampled every half second (``/proc/<pid>/status``) for the crawl
+  process and for its whole process tree (crawl + workers); the crawl process's peak
+  is its ``VmHWM``;
 - ``scrapy bench`` (Scrapy's own loopback benchmark: a link-following spider, no
   pipelines) runs for ``--bench-seconds`` in a directory outside the project, so no
   project setting slows it.
@@ -139,7 +141,7 @@ def serve(port_file: str, n: int, channels: int) -> None:
 
 # --------------------------------------------------------------------------- the crawl
 
-def crawl_child(db: str, mirror_url: str, out: str) -> None:
+def crawl_child(db: str, mirror_url: str, out: str, workers: str = "") -> None:
     """The crawl process: djcrawl's spider and pipelines, politeness off."""
     import uuid
 
@@ -154,6 +156,8 @@ def crawl_child(db: str, mirror_url: str, out: str) -> None:
     settings.setdict({"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": 16,
                       "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "LOG_LEVEL": "ERROR", "RETRY_ENABLED": False},
                      priority="cmdline")
+    if workers:
+        settings.set("DJ_WORKERS", int(workers), priority="cmdline")
     with Store(db) as store:
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(DjSpider)
@@ -183,7 +187,21 @@ def _rss_kb(pid: int) -> tuple[int, int]:
     return values.get("VmRSS", 0), values.get("VmHWM", 0)
 
 
-def run_crawl(n: int, channels: int, workdir: Path) -> dict:
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            pass
+    return found
+
+
+def run_crawl(n: int, channels: int, workdir: Path, workers: int | None = None) -> dict:
     sites = workdir / "sites"
     sites.mkdir(exist_ok=True)
     lists_per_channel = -(-n // channels // PER_PAGE) + 1
@@ -200,15 +218,17 @@ def run_crawl(n: int, channels: int, workdir: Path) -> dict:
         while not Path(port_file).exists() or not Path(port_file).read_text():
             time.sleep(0.1)
         url = f"http://127.0.0.1:{Path(port_file).read_text()}"
-        out = workdir / f"crawl-{n}.json"
-        db = workdir / f"crawl-{n}.duckdb"
-        child = subprocess.Popen([sys.executable, __file__, "--crawl-child", str(db), url, str(out)], env=env)
+        out = workdir / f"crawl-{n}-w{workers}.json"
+        db = workdir / f"crawl-{n}-w{workers}.duckdb"  # a new database each run: nothing known yet
+        child = subprocess.Popen([sys.executable, __file__, "--crawl-child", str(db), url, str(out),
+                                  "" if workers is None else str(workers)], env=env)
         samples = []  # (seconds, pages served, rss kB)
         t0 = time.perf_counter()
-        hwm = 0
+        hwm = tree_max = 0
         while child.poll() is None:
             rss, peak = _rss_kb(child.pid)
             hwm = max(hwm, peak)
+            tree_max = max(tree_max, sum(_rss_kb(p)[0] for p in _tree(child.pid)))
             try:
                 served = int(Path(port_file + ".served").read_text() or 0)
             except (OSError, ValueError):
@@ -229,6 +249,7 @@ def run_crawl(n: int, channels: int, workdir: Path) -> dict:
     return {
         "articles": n, "pages": total, "seconds": result["seconds"], "pages_per_s": total / result["seconds"],
         "documents": result["documents"], "finish_reason": result["finish_reason"],
+        "workers": workers, "tree_max_rss_mb": tree_max / 1024,
         "peak_rss_mb": hwm / 1024, "max_sampled_rss_mb": max(last, default=0) / 1024,
         "rss_at_tenth_mb": (tenth[0] / 1024) if tenth else None,
         "rss_at_end_mb": (last[-1] / 1024) if last else None,
@@ -256,10 +277,12 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000", help="article pages per crawl, comma-separated")
     ap.add_argument("--channels", type=int, default=8, help="list channels of the synthetic site (default 8)")
     ap.add_argument("--bench-seconds", type=int, default=20)
+    ap.add_argument("--workers", default="", help="DJ_WORKERS values to run each size with, comma-separated "
+                                                   "(default: the project's setting)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--pages", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--crawl-child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--crawl-child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         return serve(args.serve, args.pages, args.channels)
@@ -270,8 +293,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=corpus.OUT, prefix="crawl-") as tmp:
         # before and after the crawls: other work on the machine changes over a long run
         before = scrapy_bench(args.bench_seconds)
+        worker_counts = [int(w) for w in args.workers.split(",")] if args.workers else [None]
         for n in (int(s) for s in args.sizes.split(",")):
-            results.append(run_crawl(n, args.channels, Path(tmp)))
+            for workers in worker_counts:
+                results.append(run_crawl(n, args.channels, Path(tmp), workers))
             if not args.json:
                 print(f"... {n:,} pages done", file=sys.stderr, flush=True)
         after = scrapy_bench(args.bench_seconds)
@@ -285,10 +310,11 @@ def main() -> None:
         return
     print(f"scrapy bench: {bench['pages_per_s']:.1f} pages/s ({bench['pages']:,} pages in {bench['seconds']:.1f} s; "
           f"{bench['before_pages_per_s']:.1f} before the crawls, {bench['after_pages_per_s']:.1f} after)\n")
-    print(table(["articles", "pages fetched", "pages/s", "of scrapy bench", "documents", "seconds",
-                 "peak RSS MB", "max sampled MB", "RSS at 1/10 MB", "RSS at end MB"],
-                [[r["articles"], r["pages"], r["pages_per_s"], f"{r['ratio_to_scrapy_bench']:.0%}", r["documents"],
-                  r["seconds"], r["peak_rss_mb"], r["max_sampled_rss_mb"], r["rss_at_tenth_mb"], r["rss_at_end_mb"]]
+    print(table(["articles", "workers", "pages fetched", "pages/s", "of scrapy bench", "documents", "seconds",
+                 "peak RSS MB", "max sampled MB", "RSS at 1/10 MB", "RSS at end MB", "tree max MB"],
+                [[r["articles"], "default" if r["workers"] is None else r["workers"], r["pages"], r["pages_per_s"],
+                  f"{r['ratio_to_scrapy_bench']:.0%}", r["documents"], r["seconds"], r["peak_rss_mb"],
+                  r["max_sampled_rss_mb"], r["rss_at_tenth_mb"], r["rss_at_end_mb"], r["tree_max_rss_mb"]]
                  for r in results]))
 
 

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="fetch known article pages again")
     p.add_argument("--mirror", action="store_true", help="crawl the local offline mirror instead of the real sites")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="processes that make documents out of fetched pages (default 1; 0 = this process)")
+                   help="processes that make documents out of fetched pages (default: one per core; 0 = this process)")
     p.set_defaults(func=_lazy("crawler.run", "cmd_crawl"))
 
     p = sub.add_parser("sites", help="list and validate the site configs")

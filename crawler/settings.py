@@ -28,9 +28,10 @@ DJ_RUN_ID = ""
 #: Pages and documents are written in batches of this many.
 DJ_BATCH_SIZE = 50
 #: Processes that make documents out of fetched pages (0 = the crawl process itself).
-#: One keeps the crawl process free for downloading and storing; more pay only on a fast
-#: mirror with cores to spare (benchmarks/README.md, "Crawl").
-DJ_WORKERS = 1
+#: Default one per core: on 2 cores, 2 workers crawl the loopback mirror 1.8x as fast as
+#: the crawl process alone, 1 worker 1.4x; each worker holds ~190 MB of dictionaries
+#: (benchmarks/README.md, "Crawl").
+DJ_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 # --- politeness: small government servers
 USER_AGENT = f"djcrawl/0.1 (+{DJ_CONTACT})"

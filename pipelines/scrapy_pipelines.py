@@ -44,7 +44,7 @@ class DocumentPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         #: 0 = make documents in the crawl process itself
-        self.workers = max(0, crawler.settings.getint("DJ_WORKERS", 1))
+        self.workers = max(0, crawler.settings.getint("DJ_WORKERS", 0))
         self.pool = None
         self.seeds = None
         self.model = None
