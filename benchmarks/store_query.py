@@ -185,8 +185,8 @@ def main() -> None:
                                                 "last": f"b_{n - 1:07d}"})
             row["file_mb"] = (directory / "corpus.duckdb").stat().st_size / 1e6
             results.append(row)
-            if not args.json:
-                print(f"... {n:,} documents done", file=sys.stderr, flush=True)
+            # each size's figures as soon as they exist: a long run cut short keeps what it measured
+            print(f"... {n:,} documents done: {json.dumps(row, default=str)}", file=sys.stderr, flush=True)
     sample = documents(0, min(args.executemany_sample, sizes[-1]), args.workers)
     batch_write = arrow_vs_executemany(directory, sample)
     if args.json:
