@@ -91,14 +91,22 @@ class DocumentPipeline:
     async def _make(self, job):
         if self.pool is None:
             return make_made(job, self.model)
-        try:
-            return await asyncio.wrap_future(self.pool.submit(make_made, job))
-        except BrokenProcessPool:
-            # A worker died (out of memory, a crash in a C extension) and took the pool with it;
-            # this page is counted as an error, the pages after it get a new pool.
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = worker_pool(self.workers, self.seeds)
-            raise
+        for attempt in (1, 2):
+            pool = self.pool
+            try:
+                return await asyncio.wrap_future(pool.submit(make_made, job))
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory, a crash in a C extension) and took the
+                # pool and every page in it with it. The first page to notice starts a new
+                # pool; each page is tried once more there, and one that breaks that pool
+                # too is counted as an error.
+                if self.pool is pool:
+                    logger.warning("a document worker died; starting a new one")
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = worker_pool(self.workers, self.seeds)
+                    self.crawler.stats.inc_value("djcrawl/worker_restarts")
+                if attempt == 2:
+                    raise
 
     def _job(self, item):
         spider = self.crawler.spider

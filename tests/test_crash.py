@@ -13,7 +13,9 @@ record the run as interrupted.
 
 from __future__ import annotations
 
+import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +171,36 @@ def test_ctrl_c_stops_djcrawl_crawl_with_its_summary_and_a_failing_exit(tmp_path
     assert {doc_id_for_url(c.url) for c in first} <= set(state["docs"])
     assert len(state["docs"]) < N_ARTICLES
     assert [r["status"] for r in state["runs"]] == ["interrupted"]
+
+
+def _workers(pid: int) -> list[int]:
+    """The spawned pool workers among ``pid``'s children (not multiprocessing's resource tracker)."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
+
+
+def test_a_document_worker_killed_mid_crawl_is_replaced_and_no_document_is_lost(reference, tmp_path):
+    # The crawl makes documents in a worker process; one killed by the OOM killer (here
+    # SIGKILL) takes every page it held with it. The crawl must start a new worker, try
+    # those pages again there, and end with every document of an uninterrupted crawl.
+    site = build_paged_site(N_ARTICLES, PER_PAGE)
+    first = site.pages[0]
+    for c in (c for page in site.pages[1:] for c in page):  # still to come when the worker dies
+        site.routes[c.path] = delayed(3, c.behaviour)
+    db = tmp_path / "worker-killed.duckdb"
+    with FaultServer(site.routes) as server:
+        crawl = Crawl(db, server.url, DJ_WORKERS=1, **ONE_BY_ONE)
+        wait_until(lambda: _all_stored(crawl, first) or not crawl.running(), what="the first page's articles")
+        assert crawl.running(), "the crawl ended before the kill"
+        workers = _workers(crawl.proc.pid)
+        assert workers, "no worker process"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        assert crawl.wait(timeout=90) == 0
+    state = stored(db)
+    assert_consistent(state)
+    assert state["hashes"] == reference
+    assert state["runs"][-1]["status"] == "finished" and state["runs"][-1]["errors"] == 0
+    assert [line for line in crawl.lines if "Traceback" in line] == []
