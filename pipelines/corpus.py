@@ -82,7 +82,60 @@ def add_documents(store: Store, docs: Sequence[Document], entries: Mapping[str, 
     return result
 
 
+#: How many members of one existing cluster a new document is compared with, those sharing
+#: the most LSH bands with it first. Single-link clustering needs one match; a cluster of
+#: thousands (a template every page of a site shares) must not cost thousands of checks.
+CLUSTER_CHECKS = 8
+
+
+def _link_new(store: Store, sigs: dict[str, list[int]]) -> None:
+    """Link new documents (stored with ``duplicate_of`` NULL) to the clusters they reprint.
+
+    Every stored cluster is named by its earliest member (its root), so a cluster a new
+    document joins is represented by that root alone: its other members are neither
+    read nor compared beyond ``CLUSTER_CHECKS``, and a cluster taken over by an earlier
+    new document is re-pointed with one UPDATE. The links are those of
+    :class:`~pipelines.fingerprint.Clusterer` over the whole clusters.
+    """
+    new = set(sigs)
+    owners: dict[int, list[str]] = {}
+    for doc_id, sig in sigs.items():
+        for _band, bucket in lsh_buckets(sig):
+            owners.setdefault(bucket, []).append(doc_id)
+    shared: dict[str, Counter] = {}  # new document -> neighbour -> LSH bands in common
+    for bucket, n in store.band_neighbours(list(owners)):
+        for a in owners[bucket]:
+            if a != n:
+                shared.setdefault(a, Counter())[n] += 1
+    if not shared:
+        return  # new documents that resemble nothing: they stay originals
+    roots = store.cluster_roots({n for c in shared.values() for n in c} - new)
+    # per new document and neighbouring cluster: the members to compare, most bands first
+    plan: dict[tuple[str, str], list[str]] = {}
+    for a, neighbours in shared.items():
+        for n, _ in neighbours.most_common():
+            group = plan.setdefault((a, roots.get(n, n)), [])
+            if len(group) < CLUSTER_CHECKS:
+                group.append(n)
+    sigs = {**sigs, **store.fingerprints({n for group in plan.values() for n in group} - new)}
+    clusters = Clusterer()
+    for (a, root), group in plan.items():
+        if any(n in sigs and similarity(sigs[a], sigs[n]) >= DUPLICATE_THRESHOLD for n in group):
+            clusters.union(a, root)
+    members = clusters.members()
+    if not members:
+        return  # neighbours, but no reprints
+    links = clusters.assign(store.earliest_keys(members).__getitem__)
+    # new documents point at their cluster's earliest member ...
+    store.set_duplicate_of({d: root for d, root in links.items() if d in new and root is not None})
+    # ... and a stored cluster whose root is no longer the earliest moves, members and all
+    store.move_clusters({d: root for d, root in links.items() if d not in new and root is not None})
+
+
 def _link_reprints(store: Store, changed: dict[str, list[int] | None], reindexed: list[str]) -> None:
+    if not reindexed:
+        _link_new(store, {doc_id: sig for doc_id, sig in changed.items() if sig})
+        return
     # A changed document may have held its old cluster together, so the old clusters'
     # members are linked again from their fingerprints, not from their old links.
     affected = set(changed)

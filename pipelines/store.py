@@ -774,6 +774,30 @@ class Store:
             [list(set(doc_ids))],
         ).fetchall()]
 
+    def cluster_roots(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """``doc_id -> earliest member of its reprint cluster`` (itself for an original)."""
+        return dict(self.con.execute(
+            "SELECT doc_id, coalesce(duplicate_of, doc_id) FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(set(doc_ids))],
+        ).fetchall())
+
+    def move_clusters(self, moves: dict[str, str]) -> None:
+        """Point each cluster named by a key (its old earliest member and every member linked
+        to it) at the value, the cluster's new earliest member."""
+        if not moves:
+            return
+        t = pa.table({"old": list(moves), "new": list(moves.values())},
+                     schema=pa.schema([("old", pa.string()), ("new", pa.string())]))
+        with self.transaction():
+            self.con.register("_cluster_moves", t)
+            try:
+                self.con.execute(
+                    """UPDATE documents SET duplicate_of = m.new FROM _cluster_moves m
+                       WHERE documents.duplicate_of = m.old OR documents.doc_id = m.old"""
+                )
+            finally:
+                self.con.unregister("_cluster_moves")
+
     def earliest_keys(self, doc_ids: Iterable[str]) -> dict[str, tuple]:
         """Sort key of "earliest": published (unknown last), then first seen (fetched, else loaded), then doc_id."""
         rows = self.con.execute(

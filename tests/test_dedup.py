@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.corpus import add_documents, split_relevant
 from pipelines.errors import DjcrawlError
-from pipelines.fingerprint import Clusterer, char_shingles, lsh_buckets, minhash, similarity
+from pipelines.fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
 from pipelines.process import document_from_text
 from pipelines.relevance import min_relevance
 from pipelines.seeds import load_seed_dir
@@ -184,3 +184,52 @@ def test_clusterer_names_the_earliest_member():
 
 def test_empty_text_has_no_signature():
     assert minhash(char_shingles("  ,。!  ")) is None
+
+
+def _variants(rng: random.Random, text: str, n: int) -> list[str]:
+    """Reprints of ``text``: a paragraph dropped, a few characters changed."""
+    paras = [p for p in text.split("\n") if p.strip()]
+    out = []
+    for _ in range(n):
+        kept = [p for i, p in enumerate(paras) if i != rng.randrange(len(paras))] if len(paras) > 3 else paras
+        chars = list("\n".join(kept))
+        for _ in range(3):
+            i = rng.randrange(len(chars))
+            if "\u4e00" <= chars[i] <= "\u9fff":
+                chars[i] = "党"
+        out.append("".join(chars))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_links_made_batch_by_batch_equal_single_link_clusters_over_all_documents(tmp_path, seed):
+    # New documents are linked through the roots of the clusters they join (pipelines/corpus.py,
+    # _link_new); the result must be the single-link clusters of every verified LSH pair,
+    # each named by its earliest member, whatever the arrival order and batch size.
+    import dataclasses
+    import datetime as dt
+
+    rng = random.Random(seed)
+    bases = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + [REPRINT, SPORTS]
+    texts = [v for b in bases for v in [b, *_variants(rng, b, 4)]]
+    docs = [dataclasses.replace(doc(t, f"u_{i:03d}"),
+                                published=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(400)))
+            for i, t in enumerate(texts)]
+    rng.shuffle(docs)
+    step = rng.choice([1, 3, 7])
+    with Store(tmp_path / "x.duckdb") as store:
+        for i in range(0, len(docs), step):
+            add_documents(store, docs[i:i + step])
+        got = dict(store.query("SELECT doc_id, duplicate_of FROM documents")[1])
+        keys = store.earliest_keys(got)
+    sigs = {d.doc_id: minhash(char_shingles(d.text)) for d in docs}
+    clusters = Clusterer()
+    for a in sigs:
+        clusters.add(a)
+        for b in sigs:
+            if a < b and set(lsh_buckets(sigs[a])) & set(lsh_buckets(sigs[b])) \
+                    and similarity(sigs[a], sigs[b]) >= DUPLICATE_THRESHOLD:
+                clusters.union(a, b)
+    expected = clusters.assign(keys.__getitem__)
+    assert got == expected
+    assert sum(v is not None for v in got.values()) >= 20  # the variants were linked
