@@ -98,25 +98,13 @@ def _link_new(store: Store, sigs: dict[str, list[int]]) -> None:
     :class:`~pipelines.fingerprint.Clusterer` over the whole clusters.
     """
     new = set(sigs)
-    owners: dict[int, list[str]] = {}
-    for doc_id, sig in sigs.items():
-        for _band, bucket in lsh_buckets(sig):
-            owners.setdefault(bucket, []).append(doc_id)
-    shared: dict[str, Counter] = {}  # new document -> neighbour -> LSH bands in common
-    for bucket, n in store.band_neighbours(list(owners)):
-        for a in owners[bucket]:
-            if a != n:
-                shared.setdefault(a, Counter())[n] += 1
-    if not shared:
-        return  # new documents that resemble nothing: they stay originals
-    roots = store.cluster_roots({n for c in shared.values() for n in c} - new)
+    owned = [(doc_id, bucket) for doc_id, sig in sigs.items() for _band, bucket in lsh_buckets(sig)]
     # per new document and neighbouring cluster: the members to compare, most bands first
     plan: dict[tuple[str, str], list[str]] = {}
-    for a, neighbours in shared.items():
-        for n, _ in neighbours.most_common():
-            group = plan.setdefault((a, roots.get(n, n)), [])
-            if len(group) < CLUSTER_CHECKS:
-                group.append(n)
+    for a, n, root in store.reprint_candidates(owned, CLUSTER_CHECKS):
+        plan.setdefault((a, root), []).append(n)
+    if not plan:
+        return  # new documents that resemble nothing: they stay originals
     sigs = {**sigs, **store.fingerprints({n for group in plan.values() for n in group} - new)}
     clusters = Clusterer()
     for (a, root), group in plan.items():

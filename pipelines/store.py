@@ -774,6 +774,26 @@ class Store:
             [list(set(doc_ids))],
         ).fetchall()]
 
+    def reprint_candidates(self, owned: Sequence[tuple[str, int]], per_cluster: int) -> list[tuple[str, str, str]]:
+        """``(doc, neighbour, neighbour's cluster root)`` for documents owning LSH ``(doc, bucket)``s:
+        per document and neighbouring cluster, the ``per_cluster`` neighbours sharing the most
+        buckets with it. Counted here, not in Python: a bucket a whole site's template fills
+        holds thousands of documents."""
+        if not owned:
+            return []
+        return [tuple(r) for r in self.con.execute(
+            """WITH mine AS (SELECT unnest(?::VARCHAR[]) AS a, unnest(?::UBIGINT[]) AS bucket),
+               hits AS (
+                   SELECT m.a, b.doc_id AS n, count(*) AS shared
+                   FROM mine m JOIN doc_bands b ON b.bucket = m.bucket
+                   WHERE b.doc_id <> m.a
+                   GROUP BY m.a, b.doc_id)
+               SELECT h.a, h.n, coalesce(d.duplicate_of, d.doc_id) AS root
+               FROM hits h JOIN documents d ON d.doc_id = h.n
+               QUALIFY row_number() OVER (PARTITION BY h.a, root ORDER BY h.shared DESC, h.n) <= ?""",
+            [[a for a, _ in owned], [b for _, b in owned], per_cluster],
+        ).fetchall()]
+
     def cluster_roots(self, doc_ids: Iterable[str]) -> dict[str, str]:
         """``doc_id -> earliest member of its reprint cluster`` (itself for an original)."""
         return dict(self.con.execute(
