@@ -801,6 +801,16 @@ class Store:
             [list(set(doc_ids))],
         ).fetchall())
 
+    @contextlib.contextmanager
+    def _registered(self, name: str, table: pa.Table):
+        """``table`` readable by SQL as ``name``, inside one transaction (the caller's, if open)."""
+        with self.transaction():
+            self.con.register(name, table)
+            try:
+                yield
+            finally:
+                self.con.unregister(name)
+
     def move_clusters(self, moves: dict[str, str]) -> None:
         """Point each cluster named by a key (its old earliest member and every member linked
         to it) at the value, the cluster's new earliest member."""
@@ -808,15 +818,11 @@ class Store:
             return
         t = pa.table({"old": list(moves), "new": list(moves.values())},
                      schema=pa.schema([("old", pa.string()), ("new", pa.string())]))
-        with self.transaction():
-            self.con.register("_cluster_moves", t)
-            try:
-                self.con.execute(
-                    """UPDATE documents SET duplicate_of = m.new FROM _cluster_moves m
-                       WHERE documents.duplicate_of = m.old OR documents.doc_id = m.old"""
-                )
-            finally:
-                self.con.unregister("_cluster_moves")
+        with self._registered("_cluster_moves", t):
+            self.con.execute(
+                """UPDATE documents SET duplicate_of = m.new FROM _cluster_moves m
+                   WHERE documents.duplicate_of = m.old OR documents.doc_id = m.old"""
+            )
 
     def earliest_keys(self, doc_ids: Iterable[str]) -> dict[str, tuple]:
         """Sort key of "earliest": published (unknown last), then first seen (fetched, else loaded), then doc_id."""
@@ -836,16 +842,11 @@ class Store:
             return 0
         t = pa.table({"doc_id": list(links), "duplicate_of": list(links.values())},
                      schema=pa.schema([("doc_id", pa.string()), ("duplicate_of", pa.string())]))
-        with self.transaction():
-            self.con.register("_dup_links", t)
-            try:
-                changed = self.con.execute(
-                    """UPDATE documents SET duplicate_of = b.duplicate_of FROM _dup_links b
-                       WHERE documents.doc_id = b.doc_id AND documents.duplicate_of IS DISTINCT FROM b.duplicate_of"""
-                ).fetchone()[0]
-            finally:
-                self.con.unregister("_dup_links")
-        return changed
+        with self._registered("_dup_links", t):
+            return self.con.execute(
+                """UPDATE documents SET duplicate_of = b.duplicate_of FROM _dup_links b
+                   WHERE documents.doc_id = b.doc_id AND documents.duplicate_of IS DISTINCT FROM b.duplicate_of"""
+            ).fetchone()[0]
 
     def seed_texts(self) -> list[tuple[str, list[str], str]]:
         """``(doc_id, tokens, text)`` of the seed documents: the reference set of relevance."""
@@ -863,14 +864,10 @@ class Store:
             return
         t = pa.table({"doc_id": list(values), "relevance": list(values.values())},
                      schema=pa.schema([("doc_id", pa.string()), ("relevance", pa.float64())]))
-        with self.transaction():
-            self.con.register("_relevance", t)
-            try:
-                self.con.execute(
-                    "UPDATE documents SET relevance = b.relevance FROM _relevance b WHERE documents.doc_id = b.doc_id"
-                )
-            finally:
-                self.con.unregister("_relevance")
+        with self._registered("_relevance", t):
+            self.con.execute(
+                "UPDATE documents SET relevance = b.relevance FROM _relevance b WHERE documents.doc_id = b.doc_id"
+            )
 
     def bm25_search(self, terms: Sequence[str], *, limit: int = 10, site: str | None = None,
                     since: dt.date | None = None) -> list[dict]:

@@ -38,6 +38,16 @@ def _all_stored(crawl: Crawl, cases) -> bool:
     return {c.url for c in cases} <= _articles(crawl)
 
 
+def _site_with_later_pages(behaviour):
+    """``(site, first page's cases, later cases)``: the articles of the later list pages
+    answer with ``behaviour(case)`` (stalled or slow), the first page's normally."""
+    site = build_paged_site(N_ARTICLES, PER_PAGE)
+    later = [c for page in site.pages[1:] for c in page]
+    for c in later:
+        site.routes[c.path] = behaviour(c)
+    return site, site.pages[0], later
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """doc_id -> content_hash of an uninterrupted crawl."""
@@ -99,11 +109,7 @@ def test_a_crash_after_a_whole_list_page_was_stored_loses_no_article_of_later_pa
     # The first list page's articles arrive, the later pages' articles hang; the kill comes
     # when the first page is completely stored. A re-run must not take "every article of
     # the first list page is known" for "nothing new down this list".
-    site = build_paged_site(N_ARTICLES, PER_PAGE)
-    first = site.pages[0]
-    later = [c for page in site.pages[1:] for c in page]
-    for c in later:
-        site.routes[c.path] = stall(60)
+    site, first, later = _site_with_later_pages(lambda c: stall(60))
     db = tmp_path / "first-page.duckdb"
     with FaultServer(site.routes) as server:
         crawl = Crawl(db, server.url, DOWNLOAD_TIMEOUT=60, **ONE_BY_ONE)
@@ -122,11 +128,7 @@ def test_a_crash_after_a_whole_list_page_was_stored_loses_no_article_of_later_pa
 
 
 def test_sigterm_stops_gracefully_and_records_the_run_as_interrupted(reference, tmp_path):
-    site = build_paged_site(N_ARTICLES, PER_PAGE)
-    first = site.pages[0]
-    later = [c for page in site.pages[1:] for c in page]
-    for c in later:
-        site.routes[c.path] = stall(60)
+    site, first, later = _site_with_later_pages(lambda c: stall(60))
     db = tmp_path / "stopped.duckdb"
     with FaultServer(site.routes) as server:
         crawl = Crawl(db, server.url, DOWNLOAD_TIMEOUT=GRACE, **ONE_BY_ONE)
@@ -153,10 +155,7 @@ def test_ctrl_c_stops_djcrawl_crawl_with_its_summary_and_a_failing_exit(tmp_path
     # The user's command with its own settings (batches of 50, 30 s timeouts). Later
     # articles are slow, not dead, so the downloads under way end soon after the signal
     # and are stored with the rest of the batch.
-    site = build_paged_site(N_ARTICLES, PER_PAGE)
-    first = site.pages[0]
-    for c in (c for page in site.pages[1:] for c in page):
-        site.routes[c.path] = delayed(3, c.behaviour)
+    site, first, _later = _site_with_later_pages(lambda c: delayed(3, c.behaviour))
     db = tmp_path / "ctrl-c.duckdb"
     with FaultServer(site.routes) as server:
         crawl = Crawl(db, server.url, cli=True)
@@ -185,10 +184,8 @@ def test_a_document_worker_killed_mid_crawl_is_replaced_and_no_document_is_lost(
     # The crawl makes documents in a worker process; one killed by the OOM killer (here
     # SIGKILL) takes every page it held with it. The crawl must start a new worker, try
     # those pages again there, and end with every document of an uninterrupted crawl.
-    site = build_paged_site(N_ARTICLES, PER_PAGE)
-    first = site.pages[0]
-    for c in (c for page in site.pages[1:] for c in page):  # still to come when the worker dies
-        site.routes[c.path] = delayed(3, c.behaviour)
+    # the later pages' articles are still to come when the worker dies
+    site, first, _later = _site_with_later_pages(lambda c: delayed(3, c.behaviour))
     db = tmp_path / "worker-killed.duckdb"
     with FaultServer(site.routes) as server:
         crawl = Crawl(db, server.url, DJ_WORKERS=1, **ONE_BY_ONE)
