@@ -21,6 +21,7 @@ from scrapy import signals
 from .corpus import add_documents, relevance_seeds
 from .decode import decode_bytes
 from .document import Document, doc_id_for_url
+from .normalize import get_normalizer
 from .parallel import AttachmentJob, PageJob, make_made, model_of, worker_pool
 from .process import NotArticle, SiteHints
 from .store import PageRecord
@@ -64,6 +65,7 @@ class DocumentPipeline:
             for _ in range(self.workers):
                 self.pool.submit(int)  # starts the workers (a pool spawns them on first use)
         else:
+            get_normalizer()
             self.model = model_of(self.seeds)
 
     def close_spider(self):
