@@ -127,3 +127,14 @@ def test_snippet_marks_every_query_word_in_the_best_window():
     out = snippet(text, ["党建", "检察院"], width=30)
     assert f"{HIT_OPEN}检察院{HIT_CLOSE}{HIT_OPEN}党建{HIT_CLOSE}" in out
     assert out.startswith("…") and out.endswith("…")
+
+
+@pytest.mark.parametrize("word", ["党建", "检察", "三会一课", "卫东区", "主教练"])
+def test_a_word_through_the_index_finds_the_documents_whose_tokens_hold_it(db, word):
+    # README example query 3 is given both ways: a scan of every token list, and the
+    # postings of one word in doc_terms (what a large corpus should use)
+    with Store(db, read_only=True) as store:
+        scanned = store.query("SELECT doc_id FROM documents WHERE list_contains(tokens, ?) ORDER BY doc_id", [word])[1]
+        indexed = store.query("SELECT doc_id FROM documents WHERE doc_id IN "
+                              "(SELECT doc_id FROM doc_terms WHERE term = ?) ORDER BY doc_id", [word])[1]
+    assert scanned and scanned == indexed
