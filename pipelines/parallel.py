@@ -124,22 +124,24 @@ def model_of(seeds: Seeds | None) -> RelevanceModel | None:
     return RelevanceModel.from_seeds(seeds) if seeds is not None else None
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int | None) -> None:
     if sys.platform.startswith("linux"):
         try:
             PR_SET_PDEATHSIG = 1
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):  # no prctl: the worker then ends when its queue closes
             pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the parent died before the line above could take effect
 
 
-def _warm_up(seeds: Seeds | None = None) -> None:
+def _warm_up(seeds: Seeds | None = None, parent: int | None = None) -> None:
     global _MODEL
     from .normalize import get_normalizer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _die_with_parent()
+    _die_with_parent(parent)
     get_normalizer()
     _MODEL = model_of(seeds)
 
@@ -147,7 +149,7 @@ def _warm_up(seeds: Seeds | None = None) -> None:
 def worker_pool(workers: int, seeds: Seeds | None = None) -> ProcessPoolExecutor:
     """Spawned workers with the dictionaries loaded and the seeds' model built; submit :func:`make_made`."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up, initargs=(seeds,))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up, initargs=(seeds, os.getpid()))
 
 
 def make_documents(jobs: Iterable[PageJob | AttachmentJob], workers: int | None = None, window: int | None = None,

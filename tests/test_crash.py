@@ -201,3 +201,26 @@ def test_a_document_worker_killed_mid_crawl_is_replaced_and_no_document_is_lost(
     assert state["hashes"] == reference
     assert state["runs"][-1]["status"] == "finished" and state["runs"][-1]["errors"] == 0
     assert [line for line in crawl.lines if "Traceback" in line] == []
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_document_workers_do_not_outlive_a_killed_crawl(tmp_path):
+    # SIGKILL to the crawl process alone (an OOM kill, `kill -9 <pid>`): its workers must
+    # not linger, holding memory, waiting for pages that never come.
+    site, first, _later = _site_with_later_pages(lambda c: delayed(3, c.behaviour))
+    with FaultServer(site.routes) as server:
+        crawl = Crawl(tmp_path / "orphans.duckdb", server.url, DJ_WORKERS=1, **ONE_BY_ONE)
+        wait_until(lambda: _all_stored(crawl, first) or not crawl.running(), what="the first page's articles")
+        workers = _workers(crawl.proc.pid)
+        assert workers and crawl.running()
+        os.kill(crawl.proc.pid, signal.SIGKILL)
+        crawl.wait()
+        wait_until(lambda: not any(_alive(pid) for pid in workers), timeout=10, what="the workers to end")
