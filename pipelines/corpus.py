@@ -3,6 +3,10 @@
 Load-seeds, the crawl's store pipeline and reprocess all call it, so whatever must
 happen before a document is stored (reprint linking, relevance) happens once, here.
 
+An attachment (PDF, DOC, DOCX) whose own text names no date takes the publish date of
+the article page that links it (provenance ``published = parent-page``): the file was
+published with the article.
+
 For each new or changed document, in ONE transaction with the upsert:
 
 1. its MinHash fingerprint and LSH bands, its BM25 postings and its relevance are written;
@@ -18,10 +22,11 @@ For each new or changed document, in ONE transaction with the upsert:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from .document import Document
+from .document import Document, doc_id_for_url
 from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
 from .relevance import RelevanceModel, is_relevant, min_relevance
 from .store import IndexEntry, Store, UpsertResult, content_hash
@@ -63,6 +68,7 @@ def add_documents(store: Store, docs: Sequence[Document], entries: Mapping[str, 
     """
     latest = {d.doc_id: d for d in docs}  # last one wins within a batch, as in upsert_documents
     with store.transaction():
+        latest = _dated_by_parent(store, latest)
         before = store.index_state(list(latest))
         result = store.upsert_documents(list(latest.values()))
         todo = [
@@ -118,6 +124,22 @@ def _link_new(store: Store, sigs: dict[str, list[int]]) -> None:
     store.set_duplicate_of({d: root for d, root in links.items() if d in new and root is not None})
     # ... and a stored cluster whose root is no longer the earliest moves, members and all
     store.move_clusters({d: root for d, root in links.items() if d not in new and root is not None})
+
+
+def _dated_by_parent(store: Store, docs: dict[str, Document]) -> dict[str, Document]:
+    """Undated attachments dated by their article: in this batch, else as stored."""
+    undated = [d for d in docs.values() if d.origin == "attachment" and d.published is None and d.parent_url]
+    if not undated:
+        return docs
+    parents = {doc_id_for_url(d.parent_url) for d in undated}
+    dates = {p: docs[p].published for p in parents if p in docs and docs[p].published is not None}
+    dates.update(store.published_dates(parents - dates.keys()))
+    out = dict(docs)
+    for d in undated:
+        date = dates.get(doc_id_for_url(d.parent_url))
+        if date is not None:
+            out[d.doc_id] = dataclasses.replace(d, published=date, provenance={**d.provenance, "published": "parent-page"})
+    return out
 
 
 def _link_reprints(store: Store, changed: dict[str, list[int] | None], reindexed: list[str]) -> None:

@@ -794,6 +794,13 @@ class Store:
             [[a for a, _ in owned], [b for _, b in owned], per_cluster],
         ).fetchall()]
 
+    def published_dates(self, doc_ids: Iterable[str]) -> dict[str, dt.date]:
+        """``doc_id -> published`` of the stored documents among these that have a date."""
+        return dict(self.con.execute(
+            "SELECT doc_id, published FROM documents WHERE doc_id IN (SELECT unnest(?::VARCHAR[])) AND published IS NOT NULL",
+            [list(set(doc_ids))],
+        ).fetchall())
+
     def cluster_roots(self, doc_ids: Iterable[str]) -> dict[str, str]:
         """``doc_id -> earliest member of its reprint cluster`` (itself for an original)."""
         return dict(self.con.execute(

@@ -6,6 +6,7 @@ module fixtures; most tests read it, so the module runs few crawls."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -197,6 +198,10 @@ def test_files_attached_to_an_article_are_stored_and_become_documents(first):
             assert page.reason is None and page.doc_id == doc["doc_id"]
             assert doc["origin"] == "attachment" and doc["url"] == a.url and doc["parent_url"] == a.page
             assert doc["site"] == owner[a.url] and doc["run_id"] == run["run_id"]
+            # the file was published with its article: an undated file takes the article's date
+            article = store.get_document(doc_id_for_url(a.page))
+            assert doc["published"] is not None and doc["published"] == article["published"]
+            assert json.loads(doc["provenance"])["published"] == "parent-page"
             text = unicodedata.normalize("NFKC", doc["text_original"])
             assert unicodedata.normalize("NFKC", a.text[1]) in text
     assert rows(db, "SELECT count(*) FROM documents WHERE origin = 'attachment'") == [(len(readable),)]
