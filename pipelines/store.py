@@ -809,8 +809,11 @@ class Store:
         ).fetchall())
 
     @contextlib.contextmanager
-    def _registered(self, name: str, table: pa.Table):
-        """``table`` readable by SQL as ``name``, inside one transaction (the caller's, if open)."""
+    def _registered(self, name: str, columns: dict[str, tuple[pa.DataType, list]]):
+        """``columns`` (name -> (Arrow type, values)) readable by SQL as table ``name``, inside
+        one transaction (the caller's, if open)."""
+        table = pa.table({c: values for c, (_t, values) in columns.items()},
+                         schema=pa.schema([(c, t) for c, (t, _v) in columns.items()]))
         with self.transaction():
             self.con.register(name, table)
             try:
@@ -823,9 +826,8 @@ class Store:
         to it) at the value, the cluster's new earliest member."""
         if not moves:
             return
-        t = pa.table({"old": list(moves), "new": list(moves.values())},
-                     schema=pa.schema([("old", pa.string()), ("new", pa.string())]))
-        with self._registered("_cluster_moves", t):
+        with self._registered("_cluster_moves", {"old": (pa.string(), list(moves)),
+                                                 "new": (pa.string(), list(moves.values()))}):
             self.con.execute(
                 """UPDATE documents SET duplicate_of = m.new FROM _cluster_moves m
                    WHERE documents.duplicate_of = m.old OR documents.doc_id = m.old"""
@@ -847,9 +849,8 @@ class Store:
         """Point documents at the earliest of their cluster (None: it is the original); returns rows changed."""
         if not links:
             return 0
-        t = pa.table({"doc_id": list(links), "duplicate_of": list(links.values())},
-                     schema=pa.schema([("doc_id", pa.string()), ("duplicate_of", pa.string())]))
-        with self._registered("_dup_links", t):
+        with self._registered("_dup_links", {"doc_id": (pa.string(), list(links)),
+                                             "duplicate_of": (pa.string(), list(links.values()))}):
             return self.con.execute(
                 """UPDATE documents SET duplicate_of = b.duplicate_of FROM _dup_links b
                    WHERE documents.doc_id = b.doc_id AND documents.duplicate_of IS DISTINCT FROM b.duplicate_of"""
@@ -869,9 +870,8 @@ class Store:
     def set_relevance(self, values: dict[str, float]) -> None:
         if not values:
             return
-        t = pa.table({"doc_id": list(values), "relevance": list(values.values())},
-                     schema=pa.schema([("doc_id", pa.string()), ("relevance", pa.float64())]))
-        with self._registered("_relevance", t):
+        with self._registered("_relevance", {"doc_id": (pa.string(), list(values)),
+                                             "relevance": (pa.float64(), list(values.values()))}):
             self.con.execute(
                 "UPDATE documents SET relevance = b.relevance FROM _relevance b WHERE documents.doc_id = b.doc_id"
             )

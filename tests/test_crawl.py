@@ -318,15 +318,21 @@ def test_refresh_fetches_known_articles_again_and_finds_them_unchanged(first, re
     assert rows(db, "SELECT doc_id, content_hash FROM documents ORDER BY doc_id") == before
 
 
+def _cut_at_three_pages(mirror, db: Path, site: str) -> dict:
+    """``djcrawl crawl SITE --max-pages 3``: the first list page and its two articles; the run row."""
+    cut = djcrawl(mirror, "crawl", site, "--mirror", "--max-pages", "3", "--db", str(db))
+    assert cut.returncode == 0, cut.stderr
+    run = last_run(db)
+    assert run["article_pages_fetched"] == 2 and run["counts"][(site, "max-pages-reached")] == 1
+    return run
+
+
 def test_a_run_cut_short_by_max_pages_is_completed_by_the_next_one(mirror, tmp_path):
     """``djcrawl crawl --max-pages`` cuts the run; ``scrapy crawl`` (the same spider) completes it."""
     db = tmp_path / "cut.duckdb"
     # sx_jcy: one channel, two list pages of two and one articles; 3 requests = the first list
     # page and its two articles, so the second list page is never seen
-    cut = djcrawl(mirror, "crawl", "sx_jcy", "--mirror", "--max-pages", "3", "--db", str(db))
-    assert cut.returncode == 0, cut.stderr
-    run = last_run(db)
-    assert run["article_pages_fetched"] == 2 and run["counts"][("sx_jcy", "max-pages-reached")] == 1
+    _cut_at_three_pages(mirror, db, "sx_jcy")
     # the first list page now holds only known articles, yet the next run goes on to the second
     scrapy = Path(sys.executable).parent / "scrapy"
     start = len(mirror.log)
@@ -350,10 +356,7 @@ def test_the_files_of_a_fetched_article_are_not_cut_off_by_max_pages(mirror, tmp
     db = tmp_path / "files.duckdb"
     # spp_12309's first list page holds the article linking files: 3 requests = the list page
     # and its two articles; the article's files come with it, the second list page does not
-    cut = djcrawl(mirror, "crawl", "spp_12309", "--mirror", "--max-pages", "3", "--db", str(db))
-    assert cut.returncode == 0, cut.stderr
-    run = last_run(db)
-    assert run["article_pages_fetched"] == 2 and run["counts"][("spp_12309", "max-pages-reached")] == 1
+    _cut_at_three_pages(mirror, db, "spp_12309")
     files = SITES["spp_12309"].attachments
     kinds = dict(rows(db, "SELECT url, kind FROM pages"))
     assert all(kinds.get(a.url) == "attachment" for a in files) and kinds[files[0].page] == "article"
