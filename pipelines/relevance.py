@@ -126,6 +126,10 @@ class RelevanceModel:
         return tuple(sorted(self.seeds))
 
     def _centroid_without(self, exclude: str | None) -> dict[str, float]:
+        # Keyed by the seed left out, never by the document scored: a cache per document
+        # kept a copy of the centroid for every page a worker ever saw.
+        if exclude not in self.seeds:
+            exclude = None
         if exclude not in self._centroids:
             self._centroids[exclude] = _centroid([v for k, v in self.seeds.items() if k != exclude])
         return self._centroids[exclude]

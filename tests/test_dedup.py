@@ -233,3 +233,27 @@ def test_links_made_batch_by_batch_equal_single_link_clusters_over_all_documents
     expected = clusters.assign(keys.__getitem__)
     assert got == expected
     assert sum(v is not None for v in got.values()) >= 20  # the variants were linked
+
+
+def test_relevance_model_keeps_one_centroid_per_seed_left_out_not_per_document():
+    # A worker scores every page of a crawl with one model: a centroid cached per scored
+    # document grew the worker by a copy of the seed vocabulary a page.
+    from pipelines.relevance import RelevanceModel
+
+    seeds = [document_from_text(p.read_text(encoding="utf-8"), doc_id=p.stem, origin="seed")
+             for p in sorted(SEEDS.glob("*.txt"))]
+    model = RelevanceModel.from_seeds((d.doc_id, d.tokens) for d in seeds)
+    reprint, sports = doc(REPRINT, "u_reprint"), doc(SPORTS, "u_sports")
+    first = model.score(reprint.tokens, reprint.text, "u_reprint")
+    for i in range(50):
+        d = reprint if i % 2 else sports
+        model.score(d.tokens, d.text, f"page-{i}")
+    for s in seeds:
+        model.score(s.tokens, s.text, s.doc_id)
+    assert len(model._centroids) <= len(seeds) + 1
+    # The cache is shared by every non-seed document: the scores do not depend on it.
+    fresh = RelevanceModel.from_seeds((d.doc_id, d.tokens) for d in seeds)
+    assert model.score(reprint.tokens, reprint.text, "u_reprint") == first == fresh.score(
+        reprint.tokens, reprint.text, "another-id")
+    assert [model.score(s.tokens, s.text, s.doc_id) for s in seeds] == [
+        fresh.score(s.tokens, s.text, s.doc_id) for s in seeds]
