@@ -12,10 +12,23 @@ number, so a 10k corpus is the first 10,000 pages of the 100k one:
 - 40% are a seed report's layout page (the mirror's templates of the configured
   CMSs: TRS, people.com.cn, jcrb, spp, zmdnews) around new paragraphs.
 
-New paragraphs are 2-5 sentences drawn from the sentence pool of the seeds, in
-one script per page (a fifth of the pages Traditional, like two of the five seeds),
-about 6,000 characters a page. One page in twenty is a reprint: the body of an
-earlier page under another URL and layout, so the reprint linking has real work.
+New paragraphs are 2-5 sentences in one script per page (a fifth of the pages
+Traditional, like two of the five seeds), about 6,000 characters a page. One page in
+twenty is a reprint: the body of an earlier page under another URL and layout, so the
+reprint linking has real work. Every other pair of pages is two different reports.
+
+The sentences (``DJCRAWL_BENCH_TEXT``):
+
+- ``words`` (default): new sentences of words drawn one by one, a third from the
+  vocabulary of the seed reports and the real pages' gold texts (by their frequency
+  there, so 党建, 检察 and 支部 are as common as in real reports) and the rest from
+  jieba's dictionary (by its frequencies). Two distinct reports share words and common
+  phrases but no sentences, as two real reports do: the only near-duplicates are the
+  reprints.
+- ``sentences``: sentences drawn from the seed reports (the corpus of the first
+  measurements). With ~6,000 characters a page from a few hundred sentences, distinct
+  pages resemble each other far more than real reports do (at 38,000 pages half of
+  them were linked as reprints); kept to reproduce those figures.
 
 Pages are written to ``<out>/corpus-<N>/pages-<k>.jsonl`` only when asked
 (``--write``); the benchmarks generate them on the fly (about 0.2 ms a page).
@@ -25,6 +38,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import itertools
+import os
 import hashlib
 import html
 import json
@@ -116,7 +131,89 @@ def _templates() -> tuple[tuple[str, Template, str], ...]:
     return tuple(out)
 
 
+TEXT_ENV = "DJCRAWL_BENCH_TEXT"
+TEXTS = ("words", "sentences")
+#: Share of words drawn from the reports' own vocabulary (the rest: jieba's dictionary).
+DOMAIN_SHARE = 1 / 3
+#: Each report's own words, and the share of its words drawn from them.
+OWN_WORDS = 300
+OWN_SHARE = 0.5
+#: jieba dictionary words rarer than this are left out (typos, names, archaic forms).
+MIN_DICT_FREQ = 20
+
+
+def text_kind() -> str:
+    kind = os.environ.get(TEXT_ENV, "") or TEXTS[0]
+    if kind not in TEXTS:
+        raise SystemExit(f"{TEXT_ENV}={kind!r}: expected one of {', '.join(TEXTS)}")
+    return kind
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[tuple[str, ...], tuple[float, ...], int]:
+    """Words, cumulative weights for ``random.choices`` and how many came from the reports."""
+    import jieba
+
+    from pipelines.normalize import get_normalizer
+    from pipelines.seeds import read_text_file
+
+    norm = get_normalizer()
+    domain: dict[str, float] = {}
+    texts = [read_text_file(p)[1] for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*.gold.txt"))]
+    for text in texts:
+        for tok in norm.tokens(norm.simplify_text(text)[0]):
+            if all(_HAN.match(ch) for ch in tok):
+                domain[tok] = domain.get(tok, 0) + 1
+    general: dict[str, float] = {}
+    with open(Path(jieba.__file__).with_name("dict.txt"), encoding="utf-8") as fh:
+        for line in fh:
+            word, freq, *_ = line.split()
+            if int(freq) >= MIN_DICT_FREQ and len(word) <= 4 and all(_HAN.match(ch) for ch in word):
+                general[word] = int(freq)
+    # One distribution: the reports' words carry DOMAIN_SHARE of the whole weight.
+    scale = DOMAIN_SHARE / (1 - DOMAIN_SHARE) * sum(general.values()) / sum(domain.values())
+    weights = dict(general)
+    for word, count in domain.items():
+        weights[word] = weights.get(word, 0) + count * scale
+    words = tuple(sorted(weights))  # sorted: the same corpus whatever order the files had
+    return words, tuple(itertools.accumulate(weights[w] for w in words)), len(domain)
+
+
+@lru_cache(maxsize=1)
+def _to_traditional():
+    from opencc_pyo3 import OpenCC
+
+    return OpenCC("s2t").convert
+
+
+def _word_paragraphs(rng: random.Random, script: str, chars: int) -> list[str]:
+    words, cum, _ = _vocabulary()
+    # A report keeps coming back to its own words: half of its words are drawn again from
+    # a few hundred of its own, so it has as many distinct words as a real report of its
+    # length (~40 % of its tokens; a text of independent draws has ~60 %).
+    own = rng.choices(words, cum_weights=cum, k=OWN_WORDS)
+    out, total = [], 0
+    while total < chars:
+        sentences = []
+        for _ in range(rng.randint(2, 5)):
+            n = rng.randint(8, 26)
+            drawn = [rng.choice(own) if rng.random() < OWN_SHARE else w
+                     for w in rng.choices(words, cum_weights=cum, k=n)]
+            cut = rng.randint(3, 8)  # clauses of 3-8 words
+            sentences.append("，".join("".join(drawn[i:i + cut]) for i in range(0, len(drawn), cut)) + "。")
+        p = "".join(sentences)
+        out.append(p)
+        total += len(p)
+    if script == "hant":
+        convert = _to_traditional()
+        out = [convert(p) for p in out]
+    return out
+
+
 def _paragraphs(rng: random.Random, script: str, chars: int) -> list[str]:
+    if text_kind() == "words":
+        return _word_paragraphs(rng, script, chars)
     pool = _sentence_pools()[script] or _sentence_pools()["hans"]
     out, total = [], 0
     while total < chars:
@@ -201,7 +298,8 @@ def describe(n: int) -> dict:
         kinds[p.kind.split(":")[0]] = kinds.get(p.kind.split(":")[0], 0) + 1
     return {"pages": n, "mean_bytes": round(sum(sizes) / n), "kinds": kinds,
             "fixtures": len(_fixtures()), "templates": len(_templates()),
-            "sentences": {k: len(v) for k, v in _sentence_pools().items()}}
+            "text": text_kind(), "sentences": {k: len(v) for k, v in _sentence_pools().items()},
+            "vocabulary": {"words": len(_vocabulary()[0]), "from_reports": _vocabulary()[2]}}
 
 
 def main() -> None:

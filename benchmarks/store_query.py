@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/store_query.py [--sizes 1000,10000] [--json]
     .venv/bin/python benchmarks/store_query.py --sizes 1000,10000,100000   # the 100k run takes long
+    .venv/bin/python benchmarks/store_query.py --queries-only   # the queries again, on the file left
 
 One DuckDB file (in ``benchmarks/out/``) holding the seed reports grows to each size
 in turn; the documents are the generated corpus's report texts (``benchmarks/corpus.py``)
@@ -160,9 +161,23 @@ def main() -> None:
                     help="processes that prepare the documents (not timed)")
     ap.add_argument("--executemany-sample", type=int, default=1000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--queries-only", action="store_true",
+                    help="time the queries again on the file the last run left (no load)")
     args = ap.parse_args()
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
+
+    if args.queries_only:
+        with Store(corpus.OUT / "store_query" / "corpus.duckdb") as store:
+            n = store.document_count("crawl")
+            row = {"size": n, "queries_ms": queries(store, {"first": "b_0000000", "middle": f"b_{n // 2:07d}",
+                                                            "last": f"b_{n - 1:07d}"})}
+        if args.json:
+            print(json.dumps(row, indent=2, default=str))
+        else:
+            print(f"query ms on {n:,} documents, median of 3: wall / CPU\n")
+            print(table(["query", "ms"], [[k, f"{v['wall']:,.1f} / {v['cpu']:,.1f}"] for k, v in row["queries_ms"].items()]))
+        return
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     corpus.OUT.mkdir(parents=True, exist_ok=True)
