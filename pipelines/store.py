@@ -223,8 +223,55 @@ MIGRATIONS: list[str] = [
                list(doc_id ORDER BY doc_id) AS members
         FROM documents GROUP BY 1 HAVING count(*) > 1;
     """,
+    # 2 -> 3: the two text columns written again, so that they leave ZSTD (see
+    # NO_ZSTD below; the setting is in force while this runs). "More like this" scored
+    # apart from the rows it shows (similar_scores), so that a caller wanting the best 10
+    # reads 10 rows of `documents`, and the source's fingerprint read once, not per row.
+    """
+    ALTER TABLE documents ALTER COLUMN text SET DATA TYPE VARCHAR USING text;
+    ALTER TABLE documents ALTER COLUMN text_original SET DATA TYPE VARCHAR USING text_original;
+
+    CREATE MACRO similar_scores(id, terms, weights) AS TABLE
+        WITH src AS (
+            SELECT unnest(terms) AS term, unnest(weights) AS w
+        ), hits AS (
+            SELECT t.doc_id, t.tf, src.w, v.df FROM doc_terms t JOIN src USING (term) JOIN doc_vocab v USING (term)
+            WHERE t.term IN (SELECT unnest(terms))
+        ), scored AS (
+            SELECT h.doc_id,
+                   sum(h.w * ln(1 + (st.n - h.df + 0.5) / (h.df + 0.5))
+                       * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * l.length / st.avgdl))) AS raw
+            FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() st
+            GROUP BY h.doc_id
+        ), relative AS (
+            -- the source's own score through a window, not a second reference to `scored`:
+            -- referenced twice, the postings were scanned whole (10k documents: 260 ms vs 25)
+            SELECT doc_id, raw / max(raw) FILTER (WHERE doc_id = id) OVER () AS score FROM scored
+        )
+        SELECT doc_id, score FROM relative WHERE doc_id <> id AND score IS NOT NULL;
+
+    -- MinHash estimate of shared text between two fingerprints (share of equal slots).
+    CREATE MACRO fingerprint_jaccard(a, b) AS
+        list_sum(list_transform(range(1, len(a) + 1), lambda i: (a[i] = b[i])::INTEGER))::DOUBLE / len(a);
+
+    CREATE OR REPLACE MACRO similar_weighted(id, terms, weights) AS TABLE
+        WITH fp AS (SELECT fingerprint FROM documents WHERE doc_id = id)
+        SELECT d.doc_id, d.title, d.published, d.site, s.score,
+               fingerprint_jaccard(fp.fingerprint, d.fingerprint) AS jaccard, d.duplicate_of
+        FROM similar_scores(id, terms, weights) s JOIN documents d USING (doc_id) CROSS JOIN fp
+        ORDER BY s.score DESC, d.doc_id;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# DuckDB stores long strings (a report's text) with ZSTD over a whole column segment of
+# up to ~2,000 rows: reading ONE document's text then decompresses all of them. At 10,000
+# documents that made fetching one text take ~70-100 ms, a search's 10 texts ~700 ms, and
+# a scan such as `text LIKE '%...%'` 5x slower. Without it the texts are stored
+# uncompressed: +60 % for the documents table on disk, one text in ~1 ms
+# (benchmarks/README.md, "Store and query"). DuckDB does not keep the setting in the
+# file, so every writing connection sets it.
+NO_ZSTD = "SET disabled_compression_methods = 'zstd'"
 
 # Columns of ``documents`` written from a Document, in table order.
 _DOC_COLUMNS = [
@@ -345,6 +392,8 @@ class Store:
             config = ({"enable_external_access": False, "autoinstall_known_extensions": False,
                        "autoload_known_extensions": False} if read_only else {})
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+            if not read_only:
+                self.con.execute(NO_ZSTD)
         except duckdb.Error as exc:
             raise _friendly(self.path, exc) from exc
         try:
@@ -879,15 +928,26 @@ class Store:
     def bm25_search(self, terms: Sequence[str], *, limit: int = 10, site: str | None = None,
                     since: dt.date | None = None) -> list[dict]:
         """Documents ranked by BM25 for segmented query terms (the ``bm25_terms`` macro), best first."""
-        cur = self.con.execute(
-            """SELECT b.doc_id, d.title, d.published, d.site, b.score, b.matched_terms, d.duplicate_of, d.text
-               FROM bm25_terms(?::VARCHAR[]) b JOIN documents d USING (doc_id)
-               WHERE (?::VARCHAR IS NULL OR d.site = ?) AND (?::DATE IS NULL OR d.published >= ?)
+        # The best ``limit`` first, then their rows: joined before the limit, every matching
+        # document's text would be read (at 10,000 documents most of a 150 ms search).
+        top = self.con.execute(
+            """SELECT b.doc_id, b.score, b.matched_terms FROM bm25_terms(?::VARCHAR[]) b
+               WHERE (?::VARCHAR IS NULL AND ?::DATE IS NULL) OR b.doc_id IN (
+                   SELECT doc_id FROM documents
+                   WHERE (?::VARCHAR IS NULL OR site = ?) AND (?::DATE IS NULL OR published >= ?))
                ORDER BY b.score DESC, b.doc_id LIMIT ?""",
-            [list(terms), site, site, since, since, limit],
-        )
-        names = [c[0] for c in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+            [list(terms), site, since, site, site, since, since, limit],
+        ).fetchall()
+        if not top:
+            return []
+        rows = {r[0]: r for r in self.con.execute(
+            """SELECT doc_id, title, published, site, duplicate_of, text FROM documents
+               WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [[t[0] for t in top]],
+        ).fetchall()}
+        return [{"doc_id": doc_id, "title": rows[doc_id][1], "published": rows[doc_id][2], "site": rows[doc_id][3],
+                 "score": score, "matched_terms": matched, "duplicate_of": rows[doc_id][4], "text": rows[doc_id][5]}
+                for doc_id, score, matched in top]
 
     def known_terms(self, terms: Sequence[str]) -> set[str]:
         return {r[0] for r in self.con.execute(
@@ -901,12 +961,23 @@ class Store:
     def similar_documents(self, doc_id: str, *, limit: int = 10) -> list[dict]:
         """Nearest documents to one document (the ``similar_to`` macro), best first."""
         source = self.con.execute("SELECT term, w FROM similar_source(?)", [doc_id]).fetchall()
-        cur = self.con.execute(
-            "SELECT * FROM similar_weighted(?, ?::VARCHAR[], ?::DOUBLE[]) LIMIT ?",
+        # Scored first, rows of the best ``limit`` after: the same as the similar_weighted
+        # macro, without reading the rows of every document that shares a term.
+        top = self.con.execute(
+            "SELECT doc_id, score FROM similar_scores(?, ?::VARCHAR[], ?::DOUBLE[]) ORDER BY score DESC, doc_id LIMIT ?",
             [doc_id, [r[0] for r in source], [r[1] for r in source], limit],
-        )
-        names = [c[0] for c in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        ).fetchall()
+        if not top:
+            return []
+        rows = {r[0]: r for r in self.con.execute(
+            """SELECT d.doc_id, d.title, d.published, d.site, fingerprint_jaccard(o.fingerprint, d.fingerprint),
+                      d.duplicate_of
+               FROM documents d, (SELECT fingerprint FROM documents WHERE doc_id = ?) o
+               WHERE d.doc_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [doc_id, [t[0] for t in top]],
+        ).fetchall()}
+        return [{"doc_id": d, "title": rows[d][1], "published": rows[d][2], "site": rows[d][3], "score": score,
+                 "jaccard": rows[d][4], "duplicate_of": rows[d][5]} for d, score in top]
 
     def document_exists(self, doc_id: str) -> bool:
         return self.con.execute("SELECT count(*) FROM documents WHERE doc_id = ?", [doc_id]).fetchone()[0] > 0

@@ -138,3 +138,46 @@ def test_a_word_through_the_index_finds_the_documents_whose_tokens_hold_it(db, w
         indexed = store.query("SELECT doc_id FROM documents WHERE doc_id IN "
                               "(SELECT doc_id FROM doc_terms WHERE term = ?) ORDER BY doc_id", [word])[1]
     assert scanned and scanned == indexed
+
+
+def test_a_schema_2_file_migrates_its_texts_out_of_zstd_and_answers_the_same(db, tmp_path, capsys):
+    # A file written by the previous schema, as DuckDB stored it then (ZSTD allowed):
+    # every table copied from the fixture's file into the version-2 tables.
+    import duckdb
+
+    from pipelines.store import MIGRATIONS
+
+    old = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(old))
+    # DuckDB picks ZSTD for long texts once a segment holds many; seven documents need telling
+    con.execute("SET force_compression = 'zstd'")
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    for version, ddl in enumerate(MIGRATIONS[:2], start=1):
+        con.execute(ddl)
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    con.execute(f"ATTACH '{db}' AS cur (READ_ONLY)")
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'cur' AND table_name <> 'schema_version'").fetchall()]
+    for table in tables:
+        con.execute(f"INSERT INTO main.{table} SELECT * FROM cur.{table}")
+    con.execute("DETACH cur")
+    con.execute("CHECKPOINT")
+    zstd = "SELECT count(*) FROM pragma_storage_info('documents') WHERE column_name LIKE 'text%' AND compression = 'ZSTD'"
+    assert con.execute(zstd).fetchone()[0] > 0  # what the migration is for
+    con.close()
+
+    expected = {q: run_json(capsys, "search", q, "--db", str(db), "--format", "json") for q in ("卫东区 党建", "足球比赛")}
+    expected["similar"] = run_json(capsys, "similar", SEED_003, "--db", str(db), "--format", "json")
+    with Store(old) as store:
+        assert store.schema_version == len(MIGRATIONS) == 3
+        store.con.execute("CHECKPOINT")
+        assert store.con.execute(zstd).fetchone()[0] == 0
+        assert store.document_count() == 7
+    for q in ("卫东区 党建", "足球比赛"):
+        assert run_json(capsys, "search", q, "--db", str(old), "--format", "json") == expected[q]
+    assert run_json(capsys, "similar", SEED_003, "--db", str(old), "--format", "json") == expected["similar"]
+    # the macro users call answers as the command does
+    with Store(old, read_only=True) as store:
+        _, rows = store.query(f"SELECT doc_id, score, jaccard FROM similar_to('{SEED_003}') LIMIT 3")
+    assert [r[0] for r in rows] == [h["doc_id"] for h in expected["similar"][:3]]
+    assert [round(r[1], 6) for r in rows] == [round(h["score"], 6) for h in expected["similar"][:3]]
