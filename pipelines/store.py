@@ -261,6 +261,59 @@ MIGRATIONS: list[str] = [
         FROM similar_scores(id, terms, weights) s JOIN documents d USING (doc_id) CROSS JOIN fp
         ORDER BY s.score DESC, d.doc_id;
     """,
+    # 3 -> 4: postings keyed by an integer term id. Finding a word's postings scans
+    # doc_postings (a common word's are too many for an index lookup); over integers
+    # that scan is ~5x faster than over the words themselves (10k documents, four common
+    # words: 375 -> 76 ms), and the term index is smaller. `doc_terms` stays, as a view
+    # with the columns it had, for the queries users wrote against it.
+    """
+    CREATE TABLE doc_vocab_v4 (term VARCHAR PRIMARY KEY, term_id INTEGER NOT NULL UNIQUE, df INTEGER NOT NULL);
+    INSERT INTO doc_vocab_v4 SELECT term, row_number() OVER (ORDER BY term), df FROM doc_vocab;
+    CREATE TABLE doc_postings (term_id INTEGER NOT NULL, doc_id VARCHAR NOT NULL, tf INTEGER NOT NULL);
+    INSERT INTO doc_postings
+        SELECT v.term_id, t.doc_id, t.tf FROM doc_terms t JOIN doc_vocab_v4 v USING (term) ORDER BY v.term_id;
+    DROP TABLE doc_terms;
+    DROP TABLE doc_vocab;
+    ALTER TABLE doc_vocab_v4 RENAME TO doc_vocab;
+    CREATE INDEX doc_postings_term ON doc_postings (term_id);
+    CREATE VIEW doc_terms AS
+        SELECT v.term, p.doc_id, p.tf FROM doc_postings p JOIN doc_vocab v USING (term_id);
+
+    -- The postings of the query's words: `term_id IN (...)` said again where the
+    -- postings are read, so the scan skips the others (a join alone: 2-3x slower).
+    CREATE OR REPLACE MACRO bm25_terms(qterms) AS TABLE
+        WITH q AS (
+            SELECT term_id, df FROM doc_vocab
+            WHERE df > 0 AND term IN (SELECT DISTINCT lower(unnest(qterms)))
+        ), hits AS (
+            SELECT p.doc_id, p.tf, q.df FROM doc_postings p JOIN q USING (term_id)
+            WHERE p.term_id IN (SELECT term_id FROM q)
+        )
+        SELECT h.doc_id,
+               sum(ln(1 + (s.n - h.df + 0.5) / (h.df + 0.5))
+                   * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * l.length / s.avgdl))) AS score,
+               count(*)::INTEGER AS matched_terms
+        FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() s
+        GROUP BY h.doc_id;
+
+    CREATE OR REPLACE MACRO similar_scores(id, terms, weights) AS TABLE
+        WITH src AS (
+            SELECT v.term_id, v.df, s.w
+            FROM (SELECT unnest(terms) AS term, unnest(weights) AS w) s JOIN doc_vocab v USING (term)
+        ), hits AS (
+            SELECT p.doc_id, p.tf, src.w, src.df FROM doc_postings p JOIN src USING (term_id)
+            WHERE p.term_id IN (SELECT term_id FROM src)
+        ), scored AS (
+            SELECT h.doc_id,
+                   sum(h.w * ln(1 + (st.n - h.df + 0.5) / (h.df + 0.5))
+                       * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * l.length / st.avgdl))) AS raw
+            FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() st
+            GROUP BY h.doc_id
+        ), relative AS (
+            SELECT doc_id, raw / max(raw) FILTER (WHERE doc_id = id) OVER () AS score FROM scored
+        )
+        SELECT doc_id, score FROM relative WHERE doc_id <> id AND score IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -770,22 +823,34 @@ class Store:
                 # Old postings leave the document frequencies before they are deleted.
                 self.con.execute(
                     """UPDATE doc_vocab SET df = doc_vocab.df - c.n
-                       FROM (SELECT term, count(*) AS n FROM doc_terms
-                             WHERE doc_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY term) c
-                       WHERE doc_vocab.term = c.term""",
+                       FROM (SELECT term_id, count(*) AS n FROM doc_postings
+                             WHERE doc_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY term_id) c
+                       WHERE doc_vocab.term_id = c.term_id""",
                     old,
                 )
-                self.con.execute("DELETE FROM doc_terms WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))", old)
+                self.con.execute("DELETE FROM doc_postings WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))", old)
                 self.con.execute("DELETE FROM doc_bands WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))", old)
             self.con.register("_idx_bands", band_t)
             self.con.register("_idx_terms", term_t)
             self.con.register("_idx_docs", doc_t)
             try:
                 self.con.execute("INSERT INTO doc_bands SELECT band, bucket, doc_id FROM _idx_bands")
-                self.con.execute("INSERT INTO doc_terms SELECT term, doc_id, tf FROM _idx_terms")
+                # words seen for the first time get the next ids, then every word's df grows
                 self.con.execute(
-                    """INSERT INTO doc_vocab SELECT term, count(*) FROM _idx_terms GROUP BY term
-                       ON CONFLICT (term) DO UPDATE SET df = df + excluded.df"""
+                    """INSERT INTO doc_vocab
+                       SELECT term, (SELECT coalesce(max(term_id), 0) FROM doc_vocab) + row_number() OVER (ORDER BY term), 0
+                       FROM (SELECT DISTINCT term FROM _idx_terms) n
+                       WHERE NOT EXISTS (SELECT 1 FROM doc_vocab v WHERE v.term = n.term)"""
+                )
+                self.con.execute(
+                    """UPDATE doc_vocab SET df = doc_vocab.df + c.n
+                       FROM (SELECT term, count(*) AS n FROM _idx_terms GROUP BY term) c
+                       WHERE doc_vocab.term = c.term"""
+                )
+                self.con.execute(
+                    """INSERT INTO doc_postings
+                       SELECT v.term_id, i.doc_id, i.tf FROM _idx_terms i JOIN doc_vocab v USING (term)
+                       ORDER BY v.term_id"""
                 )
                 self.con.execute(
                     """INSERT INTO doc_lengths SELECT doc_id, length FROM _idx_docs

@@ -140,9 +140,10 @@ def test_a_word_through_the_index_finds_the_documents_whose_tokens_hold_it(db, w
     assert scanned and scanned == indexed
 
 
-def test_a_schema_2_file_migrates_its_texts_out_of_zstd_and_answers_the_same(db, tmp_path, capsys):
-    # A file written by the previous schema, as DuckDB stored it then (ZSTD allowed):
-    # every table copied from the fixture's file into the version-2 tables.
+def test_a_schema_2_file_migrates_and_answers_the_same(db, tmp_path, capsys):
+    # A file written by schema 2, as DuckDB stored it then (ZSTD allowed, postings keyed
+    # by the words): every table filled from the fixture's file. Opening it migrates it:
+    # texts out of ZSTD (3), postings keyed by integer term ids (4).
     import duckdb
 
     from pipelines.store import MIGRATIONS
@@ -157,9 +158,12 @@ def test_a_schema_2_file_migrates_its_texts_out_of_zstd_and_answers_the_same(db,
         con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
     con.execute(f"ATTACH '{db}' AS cur (READ_ONLY)")
     tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'cur' AND table_name <> 'schema_version'").fetchall()]
-    for table in tables:
-        con.execute(f"INSERT INTO main.{table} SELECT * FROM cur.{table}")
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'v2' AND table_name <> 'schema_version'").fetchall()]
+    for table in tables:  # the version-2 columns, from the table or view of that name now
+        columns = ", ".join(r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'v2' AND table_name = ? ORDER BY column_index",
+            [table]).fetchall())
+        con.execute(f"INSERT INTO main.{table} SELECT {columns} FROM cur.{table}")
     con.execute("DETACH cur")
     con.execute("CHECKPOINT")
     zstd = "SELECT count(*) FROM pragma_storage_info('documents') WHERE column_name LIKE 'text%' AND compression = 'ZSTD'"
@@ -169,10 +173,20 @@ def test_a_schema_2_file_migrates_its_texts_out_of_zstd_and_answers_the_same(db,
     expected = {q: run_json(capsys, "search", q, "--db", str(db), "--format", "json") for q in ("卫东区 党建", "足球比赛")}
     expected["similar"] = run_json(capsys, "similar", SEED_003, "--db", str(db), "--format", "json")
     with Store(old) as store:
-        assert store.schema_version == len(MIGRATIONS) == 3
+        assert store.schema_version == len(MIGRATIONS)
         store.con.execute("CHECKPOINT")
         assert store.con.execute(zstd).fetchone()[0] == 0
         assert store.document_count() == 7
+        # the postings users query through the doc_terms view are the fixture's
+        store.con.execute(f"ATTACH '{db}' AS cur (READ_ONLY)")
+        try:
+            assert store.con.execute(
+                "SELECT count(*) FROM ((SELECT term, doc_id, tf FROM doc_terms EXCEPT ALL SELECT term, doc_id, tf FROM cur.doc_terms)"
+                " UNION ALL (SELECT term, doc_id, tf FROM cur.doc_terms EXCEPT ALL SELECT term, doc_id, tf FROM doc_terms))"
+            ).fetchone()[0] == 0
+            assert store.con.execute("SELECT count(*) FROM doc_terms").fetchone()[0] > 1000
+        finally:
+            store.con.execute("DETACH cur")
     for q in ("卫东区 党建", "足球比赛"):
         assert run_json(capsys, "search", q, "--db", str(old), "--format", "json") == expected[q]
     assert run_json(capsys, "similar", SEED_003, "--db", str(old), "--format", "json") == expected["similar"]
