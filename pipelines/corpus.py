@@ -54,7 +54,7 @@ def index_entry(doc: Document, model: RelevanceModel) -> IndexEntry:
         bands=lsh_buckets(signature) if signature else [],
         terms=dict(terms),
         length=sum(terms.values()),
-        relevance=model.score(doc.tokens, doc.text, doc.doc_id),
+        relevance=model.score(doc.tokens, doc.text, doc.doc_id, counts=terms),
     )
 
 

@@ -24,7 +24,7 @@ import functools
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,10 +78,18 @@ def _stopwords() -> frozenset[str]:
     return frozenset(_read_words(path)) if path.exists() else frozenset()
 
 
-def term_vector(tokens: Iterable[str]) -> dict[str, float]:
-    """Unit-length TF-IDF vector (sublinear tf) of a document's content words."""
+def term_vector(tokens: Iterable[str], counts: Mapping[str, int] | None = None) -> dict[str, float]:
+    """Unit-length TF-IDF vector (sublinear tf) of a document's content words.
+
+    ``counts`` are the document's lower-cased token counts when the caller has them
+    already (the store's index entry counts the same tokens): filtering ~1,300 distinct
+    words costs less than counting ~3,000 tokens again.
+    """
     stop = _stopwords()
-    counts = Counter(t.lower() for t in tokens if len(t) > 1 and t not in stop and not t.isdigit())
+    if counts is None:
+        counts = Counter(t.lower() for t in tokens if len(t) > 1 and t not in stop and not t.isdigit())
+    else:
+        counts = {t: n for t, n in counts.items() if len(t) > 1 and t not in stop and not t.isdigit()}
     if not counts:
         return {}
     idf, default = _idf()
@@ -140,17 +148,20 @@ class RelevanceModel:
         hits = sum(1 for word in self.lexicon if word in text)
         return min(1.0, hits / min(LEXICON_FULL, len(self.lexicon)))
 
-    def parts(self, tokens: Sequence[str], text: str, doc_id: str | None = None) -> tuple[float, float, float]:
+    def parts(self, tokens: Sequence[str], text: str, doc_id: str | None = None,
+              counts: Mapping[str, int] | None = None) -> tuple[float, float, float]:
         """``(nearest-seed cosine, centroid cosine, lexicon share)`` before saturation and weights."""
-        vec = term_vector(tokens)
+        vec = term_vector(tokens, counts)
         others = [v for k, v in self.seeds.items() if k != doc_id]
         nearest = max((cosine(vec, v) for v in others), default=0.0)
         centroid = cosine(vec, self._centroid_without(doc_id)) if others else 0.0
         return nearest, centroid, self.lexicon_score(text)
 
-    def score(self, tokens: Sequence[str], text: str, doc_id: str | None = None) -> float:
-        """Relevance in 0..1; ``doc_id`` of a seed leaves that seed out of the reference set."""
-        nearest, centroid, lexicon = self.parts(tokens, text, doc_id)
+    def score(self, tokens: Sequence[str], text: str, doc_id: str | None = None,
+              counts: Mapping[str, int] | None = None) -> float:
+        """Relevance in 0..1; ``doc_id`` of a seed leaves that seed out of the reference set;
+        ``counts``: the lower-cased token counts, if already made (see :func:`term_vector`)."""
+        nearest, centroid, lexicon = self.parts(tokens, text, doc_id, counts)
         w_near, w_cent, w_lex = WEIGHTS
         if not any(k != doc_id for k in self.seeds):
             # No seeds loaded yet: the lexicon alone decides.

@@ -257,3 +257,19 @@ def test_relevance_model_keeps_one_centroid_per_seed_left_out_not_per_document()
         reprint.tokens, reprint.text, "another-id")
     assert [model.score(s.tokens, s.text, s.doc_id) for s in seeds] == [
         fresh.score(s.tokens, s.text, s.doc_id) for s in seeds]
+
+
+def test_relevance_from_the_index_entry_counts_equals_relevance_from_the_tokens():
+    # index_entry hands relevance the lower-cased counts it made for BM25 instead of
+    # letting it count the tokens again: the scores must not move.
+    from collections import Counter
+
+    from pipelines.relevance import RelevanceModel
+
+    seeds = [document_from_text(p.read_text(encoding="utf-8"), doc_id=p.stem, origin="seed")
+             for p in sorted(SEEDS.glob("*.txt"))]
+    model = RelevanceModel.from_seeds((d.doc_id, d.tokens) for d in seeds)
+    mixed = doc("党建引领 The Party and THE People 检察院 2021 AND ABC abc 推动检察工作高质量发展。" * 3, "u_mixed")
+    for d in [*seeds, doc(REPRINT, "u_reprint"), doc(SPORTS, "u_sports"), mixed]:
+        counts = Counter(t.lower() for t in d.tokens)
+        assert model.score(d.tokens, d.text, d.doc_id, counts=counts) == model.score(d.tokens, d.text, d.doc_id)
