@@ -8,10 +8,11 @@ For each size N, in one run on this machine:
 - a **mirror** process serves a synthetic site on 127.0.0.1: ``--channels`` list
   channels of 50 links a page (paged ``index.html``, ``index_1.html``, ... with a
   下一页 link) leading to N article pages, page ``i`` being
-  ``benchmarks/corpus.py``'s page ``i`` (real fixture layouts and encodings, seed
-  texts), generated on request; it answers as an HTTP proxy, like the project's
-  offline mirror (``crawler/mirror``), so the crawler runs unchanged with
-  ``DJ_MIRROR_URL`` and a site config in a generated ``DJ_SITES_DIR``;
+  ``benchmarks/corpus.py``'s page ``i`` (real fixture layouts and encodings, generated
+  report texts), written to files before the crawl starts (``page_files``); it answers
+  as an HTTP proxy, like the project's offline mirror (``crawler/mirror``), so the
+  crawler runs unchanged with ``DJ_MIRROR_URL`` and a site config in a generated
+  ``DJ_SITES_DIR``;
 - a **crawl** process runs djcrawl's spider with every pipeline on (documents are
   extracted, cleaned, normalized, fingerprinted, indexed and stored in a fresh DuckDB
   file) and the politeness delays off (``DOWNLOAD_DELAY`` 0, no AutoThrottle,
@@ -98,9 +99,28 @@ def _list_page(channel: int, index: int, n: int, channels: int) -> bytes | None:
             f'<ul class="list">{links}</ul><div class="pager">{pager}</div></body></html>').encode("utf-8")
 
 
+def page_files(n: int) -> Path:
+    """Pages 0 .. n-1 written once to ``benchmarks/out/pages-<text>/`` (content type, newline, body).
+
+    Generating a page costs ~5 ms of CPU; done while the crawl runs, it would take a
+    share of the two cores from the crawl being measured. Served from files, it costs
+    a read."""
+    directory = corpus.OUT / f"pages-{corpus.text_kind()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        path = directory / f"{i:07d}"
+        if not path.exists():
+            page = corpus.page(i)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(page.content_type.encode() + b"\n" + page.body)
+            tmp.rename(path)
+    return directory
+
+
 def serve(port_file: str, n: int, channels: int) -> None:
     """The mirror process: answer proxy-form requests for the benchmark hosts."""
     served = [0]
+    files = page_files(n)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -115,8 +135,8 @@ def serve(port_file: str, n: int, channels: int) -> None:
             if host in HOSTS:
                 m = _ARTICLE.match(path)
                 if m and int(m.group(2)) < n and _channel_of(int(m.group(2)), channels) == int(m.group(1)):
-                    page = corpus.page(int(m.group(2)))
-                    status, body, ctype = 200, page.body, page.content_type
+                    ctype, body = (files / f"{int(m.group(2)):07d}").read_bytes().split(b"\n", 1)
+                    status, ctype = 200, ctype.decode()
                 m = _LIST.match(path)
                 if m:
                     got = _list_page(int(m.group(1)), int(m.group(2) or 0), n, channels)

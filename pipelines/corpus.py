@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from .document import Document, doc_id_for_url
-from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
+from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, lsh_buckets, similarity, text_signature
 from .relevance import RelevanceModel, is_relevant, min_relevance
 from .store import IndexEntry, Store, UpsertResult, content_hash
 
@@ -46,7 +46,7 @@ def relevance_model(store: Store) -> RelevanceModel:
 
 def index_entry(doc: Document, model: RelevanceModel) -> IndexEntry:
     """Everything the store keeps about a document besides its row (pure)."""
-    signature = minhash(char_shingles(doc.text))
+    signature = text_signature(doc.text)
     terms = Counter(t.lower() for t in doc.tokens)
     return IndexEntry(
         doc_id=doc.doc_id,

@@ -9,8 +9,15 @@ shingle sets is what a MinHash signature estimates.
 The signature is a one-permutation MinHash (Li, Owen & Zhang 2012) with optimal
 densification (Shrivastava 2017): each shingle is hashed ONCE, its top bits choose
 one of ``NUM_HASHES`` bins and the bin keeps the smallest remaining value. That is
-~30x cheaper in pure Python than ``NUM_HASHES`` independent hash functions and
-estimates Jaccard just as well once a text has more shingles than bins.
+~30x cheaper than ``NUM_HASHES`` independent hash functions and estimates Jaccard
+just as well once a text has more shingles than bins.
+
+A shingle's hash is a polynomial over its code points (mod 2**64) passed through
+splitmix64's finalizer (:func:`shingle_hash`). For a text, :func:`text_signature`
+computes the same hashes for all its 5-character shingles at once with NumPy (a
+rolling polynomial over the code point array): ~0.5 ms a report instead of ~5 ms
+for one blake2b call per shingle, the hash of schema versions before 5 (stored
+signatures were recomputed by :func:`pipelines.corpus.refingerprint`).
 ``benchmarks/dedup.py`` measures it against SimHash (also here) on generated
 reprints; the numbers that chose it are in the README.
 
@@ -27,9 +34,11 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+
 __all__ = [
     "NUM_HASHES", "BANDS", "ROWS", "SHINGLE_CHARS", "DUPLICATE_THRESHOLD",
-    "shingle_text", "char_shingles", "token_shingles", "minhash", "lsh_buckets",
+    "shingle_text", "char_shingles", "token_shingles", "shingle_hash", "minhash", "text_signature", "lsh_buckets",
     "similarity", "simhash", "hamming", "simhash_buckets", "Clusterer",
 ]
 
@@ -91,33 +100,82 @@ def _probe_sequences() -> list[list[int]]:
 _PROBES = _probe_sequences()
 
 
-def minhash(shingles: Iterable[str]) -> list[int] | None:
-    """One-permutation MinHash signature (``NUM_HASHES`` unsigned 32-bit values), or None if empty."""
-    mins = [None] * NUM_HASHES
-    # _h64 inlined into one comprehension (the same hashes): a function call per shingle
-    # was a third of the fingerprint's time.
-    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
-    for h in [from_bytes(blake2b(sh.encode("utf-8"), digest_size=8).digest(), "little") for sh in shingles]:
-        b = h >> _BIN_SHIFT
-        v = h & _MASK32
-        cur = mins[b]
-        if cur is None or v < cur:
-            mins[b] = v
+_M64 = (1 << 64) - 1
+#: Multiplier of the shingle polynomial (odd, 64-bit: FNV-1's prime).
+_POLY = 0x100000001B3
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+#: The 32 bits a bin keeps: just below the 7 bin bits, so in a sorted array of hashes
+#: the first hash of each bin holds that bin's minimum.
+_VALUE_SHIFT = _BIN_SHIFT - 32
+
+
+def shingle_hash(shingle: str) -> int:
+    """64-bit hash of one shingle (the reference for :func:`text_signature`'s arrays)."""
+    h = 0
+    for ch in shingle:
+        h = (h * _POLY + ord(ch)) & _M64
+    h ^= h >> 30
+    h = (h * _MIX1) & _M64
+    h ^= h >> 27
+    h = (h * _MIX2) & _M64
+    return h ^ (h >> 31)
+
+
+def _densified(mins: list[int | None]) -> list[int] | None:
     filled = [m for m in mins if m is not None]
     if not filled:
         return None
-    if len(filled) < NUM_HASHES:
-        sig = list(mins)
-        for b in range(NUM_HASHES):
-            if mins[b] is None:
-                for other in _PROBES[b]:
-                    if mins[other] is not None:
-                        sig[b] = mins[other]
-                        break
-                else:  # pragma: no cover - 512 probes over >= 1 filled bin of 128
-                    sig[b] = filled[0]
-        return sig
-    return mins
+    if len(filled) == NUM_HASHES:
+        return mins  # type: ignore[return-value]
+    sig = list(mins)
+    for b in range(NUM_HASHES):
+        if mins[b] is None:
+            for other in _PROBES[b]:
+                if mins[other] is not None:
+                    sig[b] = mins[other]
+                    break
+            else:  # pragma: no cover - 512 probes over >= 1 filled bin of 128
+                sig[b] = filled[0]
+    return sig
+
+
+def minhash(shingles: Iterable[str]) -> list[int] | None:
+    """One-permutation MinHash signature (``NUM_HASHES`` unsigned 32-bit values), or None if empty.
+
+    Any shingles (characters, word n-grams); for a text's character shingles
+    :func:`text_signature` gives the same signature ~10x faster."""
+    mins: list[int | None] = [None] * NUM_HASHES
+    for h in {shingle_hash(sh) for sh in shingles}:
+        b = h >> _BIN_SHIFT
+        v = (h >> _VALUE_SHIFT) & _MASK32
+        cur = mins[b]
+        if cur is None or v < cur:
+            mins[b] = v
+    return _densified(mins)
+
+
+def text_signature(text: str, k: int = SHINGLE_CHARS) -> list[int] | None:
+    """``minhash(char_shingles(text, k))``, computed over arrays."""
+    s = shingle_text(text)
+    if len(s) <= k:
+        return minhash([s]) if s else None
+    with np.errstate(over="ignore"):
+        cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        n = len(cps) - k + 1
+        h = np.zeros(n, dtype=np.uint64)
+        poly = np.uint64(_POLY)
+        for j in range(k):  # h = ((c0 * P + c1) * P + c2) ... mod 2**64, for every start at once
+            h = h * poly + cps[j:j + n]
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(_MIX1)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(_MIX2)
+        h ^= h >> np.uint64(31)
+    h = np.unique(h)  # sorted: by bin (top bits), then by the value bits below them
+    starts = np.searchsorted(h, np.arange(NUM_HASHES, dtype=np.uint64) << np.uint64(_BIN_SHIFT))
+    present = np.append(starts[1:], len(h)) > starts
+    values = (h[np.minimum(starts, len(h) - 1)] >> np.uint64(_VALUE_SHIFT)) & np.uint64(_MASK32)
+    return _densified([int(v) if p else None for v, p in zip(values.tolist(), present.tolist())])
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:

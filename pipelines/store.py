@@ -54,7 +54,7 @@ def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
 
 # --------------------------------------------------------------------------- schema
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list = [  # SQL, or a Store method for a step SQL cannot do
     # 0 -> 1: documents, seed files, raw pages and crawl runs.
     """
     CREATE TABLE documents (
@@ -314,6 +314,9 @@ MIGRATIONS: list[str] = [
         )
         SELECT doc_id, score FROM relative WHERE doc_id <> id AND score IS NOT NULL;
     """,
+    # 4 -> 5: MinHash signatures with a shingle hash NumPy computes for a whole text at
+    # once (pipelines/fingerprint.py): the stored ones, and their bands, computed again.
+    lambda store: store._refingerprint(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -492,18 +495,45 @@ class Store:
             self._migrate(version)
 
     def _migrate(self, version: int) -> None:
-        self.con.execute("BEGIN")
-        try:
+        with self.transaction():  # all steps or none
             self.con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
             )
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                self.con.execute(MIGRATIONS[target - 1])
+                step = MIGRATIONS[target - 1]
+                if callable(step):
+                    step(self)
+                else:
+                    self.con.execute(step)
                 self.con.execute("INSERT INTO schema_version VALUES (?, now())", [target])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+
+    def _refingerprint(self, batch: int = 2000) -> None:
+        """Migration 4 -> 5: every stored MinHash signature and its LSH bands computed again
+        with the shingle hash of :mod:`pipelines.fingerprint` (the text is what they are
+        taken over, so nothing else changes; reprint links stay as they are)."""
+        from .fingerprint import lsh_buckets, text_signature
+
+        self.con.execute("DELETE FROM doc_bands")
+        last = ""
+        while True:
+            rows = self.con.execute(
+                """SELECT doc_id, text FROM documents WHERE doc_id > ? AND fingerprint IS NOT NULL
+                   ORDER BY doc_id LIMIT ?""", [last, batch]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            sigs = {doc_id: text_signature(text) for doc_id, text in rows}
+            bands = [(doc_id, band, bucket) for doc_id, sig in sigs.items() if sig for band, bucket in lsh_buckets(sig)]
+            with self._registered("_new_fingerprints", {"doc_id": (pa.string(), list(sigs)),
+                                                        "fingerprint": (pa.list_(pa.uint32()), list(sigs.values()))}):
+                self.con.execute(
+                    """UPDATE documents SET fingerprint = f.fingerprint FROM _new_fingerprints f
+                       WHERE documents.doc_id = f.doc_id"""
+                )
+            with self._registered("_new_bands", {"band": (pa.int16(), [b[1] for b in bands]),
+                                                 "bucket": (pa.uint64(), [b[2] for b in bands]),
+                                                 "doc_id": (pa.string(), [b[0] for b in bands])}):
+                self.con.execute("INSERT INTO doc_bands SELECT band, bucket, doc_id FROM _new_bands")
 
     @property
     def schema_version(self) -> int:

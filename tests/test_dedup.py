@@ -273,3 +273,18 @@ def test_relevance_from_the_index_entry_counts_equals_relevance_from_the_tokens(
     for d in [*seeds, doc(REPRINT, "u_reprint"), doc(SPORTS, "u_sports"), mixed]:
         counts = Counter(t.lower() for t in d.tokens)
         assert model.score(d.tokens, d.text, d.doc_id, counts=counts) == model.score(d.tokens, d.text, d.doc_id)
+
+
+def test_text_signature_is_the_minhash_of_the_char_shingles():
+    # The array computation of the store's signatures against the one-shingle-at-a-time
+    # reference: the same hashes, bins and densification on every kind of text.
+    from pipelines.fingerprint import text_signature
+
+    rng = random.Random(5)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + [REPRINT, SPORTS]
+    texts += ["", "  ,。!  ", "党建", "党建引领x", "党建引领xy", "ABCdef GHI", "𠀀𠀁𠀂𠀃𠀄𠀅" * 3]
+    for _ in range(300):
+        alphabet = [(0x4E00, 0x9FFF), (0x20, 0x7E), (0x20000, 0x2A6DF), (0x3000, 0x303F)]
+        texts.append("".join(chr(rng.randint(*rng.choice(alphabet))) for _ in range(rng.randint(0, 400))))
+    for text in texts:
+        assert text_signature(text) == minhash(char_shingles(text)), text[:40]

@@ -142,8 +142,9 @@ def test_a_word_through_the_index_finds_the_documents_whose_tokens_hold_it(db, w
 
 def test_a_schema_2_file_migrates_and_answers_the_same(db, tmp_path, capsys):
     # A file written by schema 2, as DuckDB stored it then (ZSTD allowed, postings keyed
-    # by the words): every table filled from the fixture's file. Opening it migrates it:
-    # texts out of ZSTD (3), postings keyed by integer term ids (4).
+    # by the words, signatures of the old shingle hash): every table filled from the
+    # fixture's file. Opening it migrates it: texts out of ZSTD (3), postings keyed by
+    # integer term ids (4), signatures and bands computed again (5).
     import duckdb
 
     from pipelines.store import MIGRATIONS
@@ -165,6 +166,10 @@ def test_a_schema_2_file_migrates_and_answers_the_same(db, tmp_path, capsys):
             [table]).fetchall())
         con.execute(f"INSERT INTO main.{table} SELECT {columns} FROM cur.{table}")
     con.execute("DETACH cur")
+    # signatures of the old shingle hash (stand-ins: the right ones reversed) and their bands
+    con.execute("UPDATE documents SET fingerprint = list_reverse(fingerprint)")
+    con.execute("UPDATE doc_bands SET bucket = bucket // 2")
+    links = con.execute("SELECT doc_id, duplicate_of FROM documents ORDER BY doc_id").fetchall()
     con.execute("CHECKPOINT")
     zstd = "SELECT count(*) FROM pragma_storage_info('documents') WHERE column_name LIKE 'text%' AND compression = 'ZSTD'"
     assert con.execute(zstd).fetchone()[0] > 0  # what the migration is for
@@ -177,6 +182,14 @@ def test_a_schema_2_file_migrates_and_answers_the_same(db, tmp_path, capsys):
         store.con.execute("CHECKPOINT")
         assert store.con.execute(zstd).fetchone()[0] == 0
         assert store.document_count() == 7
+        # every signature and its bands computed again from the text; the links stay
+        from pipelines.fingerprint import lsh_buckets, text_signature
+
+        for doc_id, text, fingerprint in store.con.execute("SELECT doc_id, text, fingerprint FROM documents").fetchall():
+            assert fingerprint == text_signature(text), doc_id
+            assert sorted(store.con.execute("SELECT band, bucket FROM doc_bands WHERE doc_id = ?", [doc_id]).fetchall()) \
+                == sorted(lsh_buckets(fingerprint))
+        assert store.con.execute("SELECT doc_id, duplicate_of FROM documents ORDER BY doc_id").fetchall() == links
         # the postings users query through the doc_terms view are the fixture's
         store.con.execute(f"ATTACH '{db}' AS cur (READ_ONLY)")
         try:
