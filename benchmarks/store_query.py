@@ -45,7 +45,8 @@ CHUNK = 5000
 README_QUERIES = {
     "1 seeds": "select doc_id, script, title, published, source_name, authors, editor, length(text) from documents",
     "2 by month": "select date_trunc('month', published) as month, count(*) from documents where published is not null group by 1 order by 1",
-    "3 三会一课": "select title, published, site from documents where list_contains(tokens, '三会一课') order by published desc nulls last",
+    "3 三会一课": "select title, published, site from documents where doc_id in (select doc_id from doc_terms where term = '三会一课') order by published desc nulls last",
+    "3 三会一课 (token lists)": "select title, published, site from documents where list_contains(tokens, '三会一课') order by published desc nulls last",
     "4 keywords": "select kw, count(*) as n from (select unnest(keywords) as kw from documents) group by kw order by n desc limit 20",
     "5 provenance": "select doc_id, title, provenance->>'published' as date_from, provenance->>'authors' as authors_from from documents",
 }
