@@ -223,49 +223,19 @@ MIGRATIONS: list = [  # SQL, or a Store method for a step SQL cannot do
                list(doc_id ORDER BY doc_id) AS members
         FROM documents GROUP BY 1 HAVING count(*) > 1;
     """,
-    # 2 -> 3: the two text columns written again, so that they leave ZSTD (see
-    # NO_ZSTD below; the setting is in force while this runs). "More like this" scored
-    # apart from the rows it shows (similar_scores), so that a caller wanting the best 10
-    # reads 10 rows of `documents`, and the source's fingerprint read once, not per row.
+    # 2 -> 3: the two text columns written again, so that they leave ZSTD (see NO_ZSTD
+    # below; the setting is in force while this runs).
     """
     ALTER TABLE documents ALTER COLUMN text SET DATA TYPE VARCHAR USING text;
     ALTER TABLE documents ALTER COLUMN text_original SET DATA TYPE VARCHAR USING text_original;
-
-    CREATE MACRO similar_scores(id, terms, weights) AS TABLE
-        WITH src AS (
-            SELECT unnest(terms) AS term, unnest(weights) AS w
-        ), hits AS (
-            SELECT t.doc_id, t.tf, src.w, v.df FROM doc_terms t JOIN src USING (term) JOIN doc_vocab v USING (term)
-            WHERE t.term IN (SELECT unnest(terms))
-        ), scored AS (
-            SELECT h.doc_id,
-                   sum(h.w * ln(1 + (st.n - h.df + 0.5) / (h.df + 0.5))
-                       * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * l.length / st.avgdl))) AS raw
-            FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() st
-            GROUP BY h.doc_id
-        ), relative AS (
-            -- the source's own score through a window, not a second reference to `scored`:
-            -- referenced twice, the postings were scanned whole (10k documents: 260 ms vs 25)
-            SELECT doc_id, raw / max(raw) FILTER (WHERE doc_id = id) OVER () AS score FROM scored
-        )
-        SELECT doc_id, score FROM relative WHERE doc_id <> id AND score IS NOT NULL;
-
-    -- MinHash estimate of shared text between two fingerprints (share of equal slots).
-    CREATE MACRO fingerprint_jaccard(a, b) AS
-        list_sum(list_transform(range(1, len(a) + 1), lambda i: (a[i] = b[i])::INTEGER))::DOUBLE / len(a);
-
-    CREATE OR REPLACE MACRO similar_weighted(id, terms, weights) AS TABLE
-        WITH fp AS (SELECT fingerprint FROM documents WHERE doc_id = id)
-        SELECT d.doc_id, d.title, d.published, d.site, s.score,
-               fingerprint_jaccard(fp.fingerprint, d.fingerprint) AS jaccard, d.duplicate_of
-        FROM similar_scores(id, terms, weights) s JOIN documents d USING (doc_id) CROSS JOIN fp
-        ORDER BY s.score DESC, d.doc_id;
     """,
     # 3 -> 4: postings keyed by an integer term id. Finding a word's postings scans
     # doc_postings (a common word's are too many for an index lookup); over integers
     # that scan is ~5x faster than over the words themselves (10k documents, four common
     # words: 375 -> 76 ms), and the term index is smaller. `doc_terms` stays, as a view
-    # with the columns it had, for the queries users wrote against it.
+    # with the columns it had, for the queries users wrote against it. "More like this"
+    # is scored apart from the rows it shows (similar_scores), so that a caller wanting
+    # the best 10 reads 10 rows of `documents`, and the source's fingerprint once.
     """
     CREATE TABLE doc_vocab_v4 (term VARCHAR PRIMARY KEY, term_id INTEGER NOT NULL UNIQUE, df INTEGER NOT NULL);
     INSERT INTO doc_vocab_v4 SELECT term, row_number() OVER (ORDER BY term), df FROM doc_vocab;
@@ -310,9 +280,22 @@ MIGRATIONS: list = [  # SQL, or a Store method for a step SQL cannot do
             FROM hits h JOIN doc_lengths l USING (doc_id) CROSS JOIN bm25_stats() st
             GROUP BY h.doc_id
         ), relative AS (
+            -- the source's own score through a window, not a second reference to `scored`:
+            -- referenced twice, the postings were scanned whole (10k documents: 260 ms vs 25)
             SELECT doc_id, raw / max(raw) FILTER (WHERE doc_id = id) OVER () AS score FROM scored
         )
         SELECT doc_id, score FROM relative WHERE doc_id <> id AND score IS NOT NULL;
+
+    -- MinHash estimate of shared text between two fingerprints (share of equal slots).
+    CREATE OR REPLACE MACRO fingerprint_jaccard(a, b) AS
+        list_sum(list_transform(range(1, len(a) + 1), lambda i: (a[i] = b[i])::INTEGER))::DOUBLE / len(a);
+
+    CREATE OR REPLACE MACRO similar_weighted(id, terms, weights) AS TABLE
+        WITH fp AS (SELECT fingerprint FROM documents WHERE doc_id = id)
+        SELECT d.doc_id, d.title, d.published, d.site, s.score,
+               fingerprint_jaccard(fp.fingerprint, d.fingerprint) AS jaccard, d.duplicate_of
+        FROM similar_scores(id, terms, weights) s JOIN documents d USING (doc_id) CROSS JOIN fp
+        ORDER BY s.score DESC, d.doc_id;
     """,
     # 4 -> 5: MinHash signatures with a shingle hash NumPy computes for a whole text at
     # once (pipelines/fingerprint.py): the stored ones, and their bands, computed again.
