@@ -1,11 +1,11 @@
 """Pages made into documents in worker processes (``djcrawl reprocess`` and the crawl).
 
 Turning a page into a document is pure CPU work (extraction, cleaning, normalization:
-~30 ms a page here) and needs no database, so it runs in a pool of worker processes
+~20-25 ms of CPU a page here) and needs no database, so it runs in a pool of worker processes
 while the parent, the only process holding the DuckDB file, stores the documents.
 
 A worker also computes each document's index entry (MinHash, LSH bands, BM25 terms,
-relevance: ~10 ms a document, all pure) against the relevance model of the seeds it
+relevance: ~3 ms a document, all pure) against the relevance model of the seeds it
 was given, so the parent is left with the writes (:func:`pipelines.corpus.add_documents`
 takes the entries). Given the seeds rather than a model, the parent never loads the
 dictionaries itself (~1 s and ~100 MB).
