@@ -37,7 +37,7 @@ from pathlib import Path
 
 from pipelines.corpus import add_documents
 from pipelines.document import Document
-from pipelines.fingerprint import (
+from pipelines.index.fingerprint import (
     BANDS, DUPLICATE_THRESHOLD, Clusterer, char_shingles, hamming, lsh_buckets, minhash, similarity, simhash,
     simhash_buckets, text_signature, token_shingles,
 )
@@ -203,7 +203,7 @@ def compare_methods(docs: dict[str, Document], truth: dict[str, str]) -> None:
             mark = " <- default" if name.startswith("MinHash char-5") and threshold == DUPLICATE_THRESHOLD else ""
             print(f"{name + f', J >= {threshold}':52s} {p:9.3f} {r:7.3f} {ms:7.2f}{mark}")
 
-    from pipelines.relevance import term_vector
+    from pipelines.index.relevance import term_vector
 
     for name, fn in [("SimHash-64 jieba tokens (tf)", lambda d: simhash(d.tokens)),
                      ("SimHash-64 jieba tokens (tf-idf)", lambda d: simhash(d.tokens, term_vector(d.tokens))),

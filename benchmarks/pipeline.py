@@ -136,7 +136,8 @@ def run_stages(n: int, directory: Path) -> dict:
     from trafilatura.utils import load_html
 
     from pipelines.clean import clean_text
-    from pipelines.corpus import add_documents, index_entry, relevance_model
+    from pipelines.corpus import add_documents, relevance_model
+    from pipelines.index.entry import index_entry
     from pipelines.decode import decode_bytes
     from pipelines.document import Document, doc_id_for_url
     from pipelines.extract import extract_html

@@ -91,7 +91,8 @@ def arrow_vs_executemany(directory: Path, docs: list) -> dict:
     """The same rows into ``documents``: the Arrow batch upsert against executemany."""
     import duckdb
 
-    from pipelines.store import _DOC_COLUMNS, Store, content_hash
+    from pipelines.document import content_hash
+    from pipelines.store import _DOC_COLUMNS, Store
 
     with Store(directory / "arrow.duckdb") as store:
         t = time.process_time()

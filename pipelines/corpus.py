@@ -23,15 +23,15 @@ For each new or changed document, in ONE transaction with the upsert:
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from .document import Document, doc_id_for_url
-from .fingerprint import DUPLICATE_THRESHOLD, Clusterer, lsh_buckets, similarity, text_signature
-from .relevance import RelevanceModel, is_relevant, min_relevance
-from .store import IndexEntry, Store, UpsertResult, content_hash
+from .document import Document, content_hash, doc_id_for_url
+from .index.entry import IndexEntry, index_entry
+from .index.fingerprint import DUPLICATE_THRESHOLD, Clusterer, lsh_buckets, similarity
+from .index.relevance import RelevanceModel, is_relevant, min_relevance
+from .store import Store, UpsertResult
 
-__all__ = ["add_documents", "index_entry", "relevance_model", "relevance_seeds", "score_relevance", "split_relevant"]
+__all__ = ["add_documents", "relevance_model", "relevance_seeds", "score_relevance", "split_relevant"]
 
 
 def relevance_seeds(store: Store) -> list[tuple[str, list[str]]]:
@@ -42,20 +42,6 @@ def relevance_seeds(store: Store) -> list[tuple[str, list[str]]]:
 def relevance_model(store: Store) -> RelevanceModel:
     """The seeds stored in ``store`` as the reference set of relevance."""
     return RelevanceModel.from_seeds(relevance_seeds(store))
-
-
-def index_entry(doc: Document, model: RelevanceModel) -> IndexEntry:
-    """Everything the store keeps about a document besides its row (pure)."""
-    signature = text_signature(doc.text)
-    terms = Counter(t.lower() for t in doc.tokens)
-    return IndexEntry(
-        doc_id=doc.doc_id,
-        fingerprint=signature,
-        bands=lsh_buckets(signature) if signature else [],
-        terms=dict(terms),
-        length=sum(terms.values()),
-        relevance=model.score(doc.tokens, doc.text, doc.doc_id, counts=terms),
-    )
 
 
 def add_documents(store: Store, docs: Sequence[Document], entries: Mapping[str, IndexEntry] | None = None

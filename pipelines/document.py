@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["Document", "doc_id_for_url"]
+__all__ = ["Document", "doc_id_for_url", "content_hash"]
 
 
 def doc_id_for_url(url: str) -> str:
@@ -57,3 +57,14 @@ class Document:
     run_id: str | None = None
     #: For attachments: URL of the page that links to the file.
     parent_url: str | None = None
+
+
+def content_hash(doc: Document) -> str:
+    """Hash of everything a reader sees; a reload that changes nothing keeps the row as is."""
+    h = hashlib.sha256()
+    for value in (doc.title, doc.original_title, doc.published, doc.source_name, doc.authors,
+                  doc.editor, doc.summary, doc.text, doc.text_original, doc.site, doc.url,
+                  doc.keywords):
+        h.update(repr(value).encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]

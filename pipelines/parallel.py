@@ -34,11 +34,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from .attachments import AttachmentError, document_from_attachment
-from .corpus import index_entry
 from .document import Document
 from .process import NotArticle, SiteHints, document_from_html
-from .relevance import RelevanceModel
-from .store import IndexEntry
+from .index.entry import IndexEntry, index_entry
+from .index.relevance import RelevanceModel
 
 __all__ = ["PageJob", "AttachmentJob", "Made", "make_document", "make_made", "make_documents",
            "default_workers", "worker_pool", "Seeds"]

@@ -35,7 +35,8 @@ os.environ.setdefault("DUCKDB_JE_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:
 import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from .document import Document
+from .document import Document, content_hash
+from .index.entry import IndexEntry
 from .errors import DjcrawlError
 
 __all__ = ["Store", "StoreError", "DEFAULT_DB", "default_db_path", "SCHEMA_VERSION"]
@@ -130,7 +131,7 @@ MIGRATIONS: list = [  # SQL, or a Store method for a step SQL cannot do
     # SQL macros users call from `djcrawl query` (macros made here persist in the file,
     # so read-only connections can call them). BM25: k1 = 1.2, b = 0.75.
     """
-    ALTER TABLE documents ADD COLUMN fingerprint UINTEGER[];   -- MinHash signature (pipelines/fingerprint.py)
+    ALTER TABLE documents ADD COLUMN fingerprint UINTEGER[];   -- MinHash signature (pipelines/index/fingerprint.py)
     ALTER TABLE documents ADD COLUMN duplicate_of VARCHAR;     -- earliest document of its reprint cluster
     ALTER TABLE documents ADD COLUMN relevance DOUBLE;         -- 0..1 closeness to the seed reports
     CREATE TABLE doc_bands (band SMALLINT NOT NULL, bucket UBIGINT NOT NULL, doc_id VARCHAR NOT NULL);
@@ -301,7 +302,7 @@ MIGRATIONS: list = [  # SQL, or a Store method for a step SQL cannot do
         ORDER BY s.score DESC, d.doc_id;
     """,
     # 4 -> 5: MinHash signatures with a shingle hash NumPy computes for a whole text at
-    # once (pipelines/fingerprint.py): the stored ones, and their bands, computed again.
+    # once (pipelines/index/fingerprint.py): the stored ones, and their bands, computed again.
     lambda store: store._refingerprint(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -346,34 +347,11 @@ _PAGE_SCHEMA = pa.schema(
 )
 
 
-def content_hash(doc: Document) -> str:
-    """Hash of everything a reader sees; a reload that changes nothing keeps the row as is."""
-    h = hashlib.sha256()
-    for value in (doc.title, doc.original_title, doc.published, doc.source_name, doc.authors,
-                  doc.editor, doc.summary, doc.text, doc.text_original, doc.site, doc.url,
-                  doc.keywords):
-        h.update(repr(value).encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()[:32]
-
-
 @dataclass
 class UpsertResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-@dataclass
-class IndexEntry:
-    """What the store stage computed for one document: see pipelines/corpus.py."""
-
-    doc_id: str
-    fingerprint: list[int] | None
-    bands: list[tuple[int, int]]
-    terms: dict[str, int]
-    length: int
-    relevance: float | None
 
 
 @dataclass
@@ -497,7 +475,7 @@ class Store:
         """Migration 4 -> 5: every stored MinHash signature and its LSH bands computed again
         with the shingle hash of :mod:`pipelines.fingerprint` (the text is what they are
         taken over, so nothing else changes; reprint links stay as they are)."""
-        from .fingerprint import lsh_buckets, text_signature
+        from .index.fingerprint import lsh_buckets, text_signature
 
         self.con.execute("DELETE FROM doc_bands")
         last = ""
@@ -809,7 +787,7 @@ class Store:
             "SELECT doc_id FROM documents WHERE doc_id NOT IN (SELECT doc_id FROM doc_lengths) ORDER BY doc_id"
         ).fetchall()]
 
-    def replace_index(self, entries: Sequence["IndexEntry"], reindexed: Sequence[str] = ()) -> None:
+    def replace_index(self, entries: Sequence[IndexEntry], reindexed: Sequence[str] = ()) -> None:
         """Write fingerprints, LSH bands, BM25 postings and relevance; ``reindexed`` ids lose their old rows first."""
         if not entries:
             return

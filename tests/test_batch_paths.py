@@ -35,7 +35,8 @@ def test_iter_pages_reads_every_page_when_the_store_is_written_between_batches(t
 def test_documents_made_in_worker_processes_equal_those_made_in_this_one(tmp_path):
     from pathlib import Path
 
-    from pipelines.corpus import add_documents, index_entry, relevance_model, relevance_seeds
+    from pipelines.corpus import add_documents, relevance_model, relevance_seeds
+    from pipelines.index.entry import index_entry
     from pipelines.parallel import PageJob, make_documents
     from pipelines.process import NotArticle, SiteHints
     from pipelines.seeds import load_seed_dir

@@ -133,6 +133,17 @@ def test_first_run_stores_documents_pages_and_a_run_row(first):
     assert "FROM documents" in result.stdout  # the example query
 
 
+def test_the_demo_corpus_is_the_one_recorded_before_the_redesign(first):
+    """The same documents (doc_id, content hash, reprint link, relevance) and the same page
+    outcomes as the demo gave before the layers were redesigned (tests/demo_corpus.py says
+    how a change meant to alter documents records it again)."""
+    from demo_corpus import RECORD, record
+
+    expected, got = json.loads(RECORD.read_text(encoding="utf-8")), record(first[0])
+    assert [d[:2] for d in got["documents"]] == [d[:2] for d in expected["documents"]]
+    assert got == expected
+
+
 def test_crawled_documents_carry_url_site_run_and_doc_id(first):
     db, *_ , run = first
     bad = rows(db, """SELECT url FROM documents WHERE origin = 'crawl'

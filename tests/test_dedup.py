@@ -12,9 +12,9 @@ import pytest
 
 from pipelines.corpus import add_documents, split_relevant
 from pipelines.errors import DjcrawlError
-from pipelines.fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
+from pipelines.index.fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
 from pipelines.process import document_from_text
-from pipelines.relevance import min_relevance
+from pipelines.index.relevance import min_relevance
 from pipelines.seeds import load_seed_dir
 from pipelines.store import Store
 
@@ -161,7 +161,7 @@ def test_minhash_estimates_jaccard_of_shingle_sets():
 
 def test_signatures_do_not_depend_on_the_process_hash_seed():
     code = (
-        "from pipelines.fingerprint import minhash, char_shingles, lsh_buckets;"
+        "from pipelines.index.fingerprint import minhash, char_shingles, lsh_buckets;"
         "import sys; s = minhash(char_shingles(sys.stdin.read())); print(s[:8], lsh_buckets(s)[:2])"
     )
     outs = set()
@@ -238,7 +238,7 @@ def test_links_made_batch_by_batch_equal_single_link_clusters_over_all_documents
 def test_relevance_model_keeps_one_centroid_per_seed_left_out_not_per_document():
     # A worker scores every page of a crawl with one model: a centroid cached per scored
     # document grew the worker by a copy of the seed vocabulary a page.
-    from pipelines.relevance import RelevanceModel
+    from pipelines.index.relevance import RelevanceModel
 
     seeds = [document_from_text(p.read_text(encoding="utf-8"), doc_id=p.stem, origin="seed")
              for p in sorted(SEEDS.glob("*.txt"))]
@@ -264,7 +264,7 @@ def test_relevance_from_the_index_entry_counts_equals_relevance_from_the_tokens(
     # letting it count the tokens again: the scores must not move.
     from collections import Counter
 
-    from pipelines.relevance import RelevanceModel
+    from pipelines.index.relevance import RelevanceModel
 
     seeds = [document_from_text(p.read_text(encoding="utf-8"), doc_id=p.stem, origin="seed")
              for p in sorted(SEEDS.glob("*.txt"))]
@@ -278,7 +278,7 @@ def test_relevance_from_the_index_entry_counts_equals_relevance_from_the_tokens(
 def test_text_signature_is_the_minhash_of_the_char_shingles():
     # The array computation of the store's signatures against the one-shingle-at-a-time
     # reference: the same hashes, bins and densification on every kind of text.
-    from pipelines.fingerprint import text_signature
+    from pipelines.index.fingerprint import text_signature
 
     rng = random.Random(5)
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + [REPRINT, SPORTS]

@@ -183,7 +183,7 @@ def test_a_schema_2_file_migrates_and_answers_the_same(db, tmp_path, capsys):
         assert store.con.execute(zstd).fetchone()[0] == 0
         assert store.document_count() == 7
         # every signature and its bands computed again from the text; the links stay
-        from pipelines.fingerprint import lsh_buckets, text_signature
+        from pipelines.index.fingerprint import lsh_buckets, text_signature
 
         for doc_id, text, fingerprint in store.con.execute("SELECT doc_id, text, fingerprint FROM documents").fetchall():
             assert fingerprint == text_signature(text), doc_id

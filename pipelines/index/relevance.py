@@ -28,14 +28,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DjcrawlError
+from ..errors import DjcrawlError
+from ..normalize import get_normalizer
 
 __all__ = [
     "LEXICON_PATH", "RelevanceModel", "term_vector", "cosine", "load_lexicon", "min_relevance",
     "is_relevant", "MIN_RELEVANCE_ENV",
 ]
 
-DATA_DIR = Path(__file__).with_name("data")
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LEXICON_PATH = DATA_DIR / "topic_lexicon.txt"
 MIN_RELEVANCE_ENV = "DJ_MIN_RELEVANCE"
 
@@ -67,8 +68,6 @@ def _idf() -> tuple[dict[str, float], float]:
     # jieba's IDF table (the one the normalizer's keywords use): fixed, so a score does not
     # drift as the corpus grows and stored relevance values stay comparable. The normalizer's
     # copy is shared: a second copy costs ~38 MB in every process.
-    from .normalize import get_normalizer
-
     return get_normalizer().idf_table
 
 

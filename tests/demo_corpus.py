@@ -1,0 +1,36 @@
+"""The demo corpus as a comparable record: documents (doc_id, content_hash, reprint link,
+relevance) and pages (url, kind, reason, doc_id, status) of a ``djcrawl demo`` database.
+
+``tests/fixtures/demo_corpus.json`` holds the record of the demo as it was before the
+layers were redesigned; ``tests/test_crawl.py`` holds every later demo to it. A change
+that is meant to alter documents (a better cleaning rule) records it again, and says so
+in its commit:
+
+    python tests/demo_corpus.py data/demo.duckdb > tests/fixtures/demo_corpus.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+RECORD = Path(__file__).resolve().parent / "fixtures" / "demo_corpus.json"
+
+
+def record(db: str | Path) -> dict:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        docs = con.execute(
+            "SELECT doc_id, content_hash, duplicate_of, round(relevance, 4) FROM documents ORDER BY doc_id").fetchall()
+        pages = con.execute("SELECT url, kind, reason, doc_id, status FROM pages ORDER BY url").fetchall()
+    finally:
+        con.close()
+    return {"documents": [list(d) for d in docs], "pages": [list(p) for p in pages]}
+
+
+if __name__ == "__main__":
+    json.dump(record(sys.argv[1]), sys.stdout, ensure_ascii=False, indent=1)
+    print()
