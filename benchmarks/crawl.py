@@ -165,27 +165,18 @@ def crawl_child(db: str, mirror_url: str, out: str, workers: str = "") -> None:
     """The crawl process: djcrawl's spider and pipelines, politeness off."""
     import uuid
 
-    from scrapy.crawler import CrawlerProcess
-
-    from crawler.run import crawl_settings
-    from crawler.spiders.djcrawl import DjSpider
+    from crawler.run import crawl_settings, run_crawl
     from pipelines.store import Store
 
-    run_id = "bench-" + uuid.uuid4().hex[:6]
-    settings = crawl_settings(run_id=run_id, mirror_url=mirror_url, progress=False)
-    settings.setdict({"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": 16,
-                      "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "LOG_LEVEL": "ERROR", "RETRY_ENABLED": False},
-                     priority="cmdline")
-    if workers:
-        settings.set("DJ_WORKERS", int(workers), priority="cmdline")
-    with Store(db) as store:
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(DjSpider)
-        process.crawl(crawler, sites=["bench"], store=store)
-        t = time.perf_counter()
-        process.start()
-        seconds = time.perf_counter() - t
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+    settings = crawl_settings(
+        db=db, sites=["bench"], run_id="bench-" + uuid.uuid4().hex[:6], mirror_url=mirror_url, progress=False,
+        workers=int(workers) if workers else None,
+        extra={"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": 16,
+               "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "LOG_LEVEL": "ERROR", "RETRY_ENABLED": False})
+    t = time.perf_counter()
+    stats = run_crawl(settings).stats
+    seconds = time.perf_counter() - t
+    with Store(db, read_only=True) as store:
         documents = store.document_count()
     Path(out).write_text(json.dumps({
         "seconds": seconds, "responses": stats.get("response_received_count", 0),

@@ -14,7 +14,7 @@ are harder (two paragraphs dropped, up to 15 words changed, paragraphs merged).
 
 Part 1 compares methods offline (same LSH-then-verify scheme, single-link clusters)
 by pairwise precision/recall against the true families, and the signature time.
-Part 2 runs the real store stage (:func:`pipelines.corpus.add_documents`, DuckDB
+Part 2 runs the real store stage (:func:`pipelines.ingest.add_documents`, DuckDB
 file) on the same set in shuffled order (reprints often arrive before their
 original) and checks ``duplicate_of`` against the family's earliest member.
 Part 3 builds a corpus of ``--corpus`` documents through the same store stage and
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
 
-from pipelines.corpus import add_documents
+from pipelines.ingest import add_documents
 from pipelines.document import Document
 from pipelines.index.fingerprint import (
     BANDS, DUPLICATE_THRESHOLD, Clusterer, char_shingles, hamming, lsh_buckets, minhash, similarity, simhash,

@@ -6,7 +6,7 @@
 For each corpus size N (generated pages, ``benchmarks/corpus.py``), in one process:
 
 - **ours**: ``pipelines.process.document_from_html`` on every page, then
-  ``pipelines.corpus.add_documents`` in batches of 500 into a fresh DuckDB file that
+  ``pipelines.ingest.add_documents`` in batches of 500 into a fresh DuckDB file that
   holds the seed reports (as a real load or ``reprocess`` does): pages per second;
 - **straightforward**: the chain of the libraries the user named, one call each:
   ``trafilatura.bare_extraction`` (text and metadata), ``opencc`` (the reimplemented
@@ -58,7 +58,7 @@ def _fresh_store(directory: Path, name: str):
 
 def run_ours(n: int, directory: Path) -> dict:
     """The real chain end to end: pages per second, documents made and stored."""
-    from pipelines.corpus import add_documents
+    from pipelines.ingest import add_documents
     from pipelines.normalize import get_normalizer
     from pipelines.process import NotArticle, document_from_html
 
@@ -136,7 +136,7 @@ def run_stages(n: int, directory: Path) -> dict:
     from trafilatura.utils import load_html
 
     from pipelines.clean import clean_text
-    from pipelines.corpus import add_documents, relevance_model
+    from pipelines.ingest import add_documents, relevance_model
     from pipelines.index.entry import index_entry
     from pipelines.decode import decode_bytes
     from pipelines.document import Document, doc_id_for_url

@@ -10,7 +10,7 @@ made into documents by ``pipelines.process.document_from_text`` in a process poo
 before any clock starts (turning pages into documents is ``benchmarks/pipeline.py``'s
 subject). Measured at each size:
 
-- **load**: documents/s of ``pipelines.corpus.add_documents`` in batches of 500 (the
+- **load**: documents/s of ``pipelines.ingest.add_documents`` in batches of 500 (the
   store stage as crawl, load-seeds and reprocess run it: Arrow upsert, MinHash, LSH
   bands, BM25 postings, relevance, reprint links), and of ``Store.upsert_documents``
   alone (the Arrow batch write); beside them, the same rows written with DuckDB
@@ -77,7 +77,7 @@ def documents(start: int, stop: int, workers: int) -> list:
 
 
 def load(store, docs: list) -> dict:
-    from pipelines.corpus import add_documents
+    from pipelines.ingest import add_documents
 
     t, c = time.perf_counter(), time.process_time()
     for a in range(0, len(docs), BATCH):

@@ -1,43 +1,30 @@
-"""What the spider yields: raw fetched pages. Extraction happens in the pipelines."""
+"""What the spider yields, and what the document pipeline hands on to the store pipeline.
+
+The spider yields :class:`pipelines.page.Page`: raw fetched pages, the record the
+workers read and ``pages`` keeps. The document pipeline wraps each in a
+:class:`Processed` with the document it made, if any.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-__all__ = ["PageItem", "PagePart"]
+from pipelines.document import Document
+from pipelines.index.entry import IndexEntry
+from pipelines.page import Page
 
-
-@dataclass
-class PagePart:
-    """A later page of a multi-page article (``t..._1.shtml``)."""
-
-    url: str
-    final_url: str
-    status: int
-    body: bytes
-    content_type: str | None = None
+__all__ = ["Page", "Processed"]
 
 
 @dataclass
-class PageItem:
-    #: The page's identity: the URL as linked on the site (not a mirror or redirect URL).
-    url: str
-    final_url: str
-    site: str
-    status: int
-    #: ``'article'`` (URL of an article pattern), ``'list'`` (a channel list page) or
-    #: ``'attachment'`` (a PDF/DOC/DOCX file an article page links to).
-    kind: str
-    body: bytes
-    content_type: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    fetched_at: dt.datetime = field(default_factory=dt.datetime.now)
-    parts: list[PagePart] = field(default_factory=list)
-    #: The article page that links this attachment.
-    parent_url: str | None = None
-    #: Set by DocumentPipeline: a Document, or a NotArticle with the reason.
-    outcome: object = None
-    #: Set by DocumentPipeline with a Document: its ``pipelines.store.IndexEntry``.
-    index_entry: object = None
+class Processed:
+    """A page after the document pipeline: ``page.reason`` says why there is no document."""
+
+    page: Page
+    document: Document | None = None
+    #: what the store indexes about the document, computed beside it in a worker
+    entry: IndexEntry | None = None
+
+    def __repr__(self) -> str:  # Scrapy logs every item: the page's bytes and text stay out
+        made = f"doc_id={self.document.doc_id}" if self.document else f"reason={self.page.reason}"
+        return f"Processed({self.page.kind} {self.page.url} {made})"

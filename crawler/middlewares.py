@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
+from .extensions import StoreExtension
 from .siteconfig import load_sites
 
 __all__ = ["MirrorMiddleware", "ConditionalRequestMiddleware", "TruncatedGzipMiddleware", "TruncatedBody"]
@@ -28,7 +29,8 @@ class MirrorMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         mirror = crawler.settings.get("DJ_MIRROR_URL") or ""
-        hosts = {d for cfg in load_sites() for d in cfg.allowed_domains} if mirror else set()
+        sites = load_sites(directory=crawler.settings.get("DJ_SITES_DIR") or None) if mirror else []
+        hosts = {d for cfg in sites for d in cfg.allowed_domains}
         return cls(mirror, hosts)
 
     def process_request(self, request):
@@ -44,12 +46,24 @@ class MirrorMiddleware:
 class ConditionalRequestMiddleware:
     """Ask for list pages with the validators of their last fetch (``If-None-Match``, ``If-Modified-Since``).
 
-    The spider puts the stored validators in ``request.meta["dj_validators"]``; a
-    304 answer is let through to the spider, which then reads the stored body.
+    The spider marks a list request with ``meta["dj_conditional"] = <page URL>`` (not with
+    ``--refresh``); the validators stored for that URL come from the crawl's
+    :class:`~crawler.extensions.StoreExtension`. A 304 answer is let through to the
+    spider, which then reads the stored body.
     """
 
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
     def process_request(self, request):
-        etag, last_modified = request.meta.get("dj_validators") or (None, None)
+        url = request.meta.get("dj_conditional")
+        if not url:
+            return None
+        etag, last_modified = self.crawler.get_extension(StoreExtension).validators(url)
         if etag and b"If-None-Match" not in request.headers:
             request.headers[b"If-None-Match"] = etag
         if last_modified and b"If-Modified-Since" not in request.headers:

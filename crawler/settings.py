@@ -1,7 +1,12 @@
 """Scrapy settings of djcrawl: polite by default.
 
-djcrawl's own settings all start with ``DJ_``; each can be overridden with
-``-s NAME=value`` (``scrapy crawl``) or by the ``djcrawl crawl`` options.
+djcrawl's own settings all start with ``DJ_`` and are declared here, once, with their
+defaults. Each can be set three ways, the later winning: an environment variable of the
+same name (``DJ_MIN_RELEVANCE=0.4 djcrawl crawl``), ``-s NAME=value`` (``scrapy crawl``,
+scrapyd), or the matching ``djcrawl`` option. Two variables keep the names an earlier
+version documented for cron lines: ``DJCRAWL_DB`` and ``DJCRAWL_CONTACT``.
+
+This module imports nothing of djcrawl: Scrapy loads it for every command.
 """
 
 import os
@@ -10,28 +15,59 @@ BOT_NAME = "djcrawl"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
+#: Environment names an earlier version read, still honoured: setting -> old variable.
+OLD_ENV_NAMES = {"DJ_DUCKDB_PATH": "DJCRAWL_DB", "DJ_CONTACT": "DJCRAWL_CONTACT",
+                 "DJ_MIRROR_URL": "DJCRAWL_MIRROR_URL", "DJ_LOG_LEVEL": "DJCRAWL_LOG_LEVEL"}
+
+
+def from_env(name: str, default=None):
+    """The environment's value of setting ``name`` (or of its old name), else ``default``."""
+    for key in (name, OLD_ENV_NAMES.get(name)):
+        if key and os.environ.get(key, "").strip():
+            return os.environ[key].strip()
+    return default
+
+
+def _cores() -> int:
+    """Cores this process may use (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 # --- djcrawl
 #: DuckDB file the crawl writes (pages, documents, crawl_runs).
-DJ_DUCKDB_PATH = os.environ.get("DJCRAWL_DB", "data/djcrawl.duckdb")
+DJ_DUCKDB_PATH = from_env("DJ_DUCKDB_PATH", "data/djcrawl.duckdb")
 #: Who to write to about this crawler; goes into the User-Agent.
-DJ_CONTACT = os.environ.get("DJCRAWL_CONTACT", "https://github.com/djcrawl/djcrawl")
+DJ_CONTACT = from_env("DJ_CONTACT", "https://github.com/djcrawl/djcrawl")
 #: ``http://127.0.0.1:PORT`` of the offline mirror; empty = crawl the real sites.
 DJ_MIRROR_URL = ""
+#: Folder of the site configs (``<site>.toml``); empty = ``seeds/sites`` of the project.
+DJ_SITES_DIR = from_env("DJ_SITES_DIR", "")
+#: Sites to crawl (names of the site configs); empty = all.
+DJ_SITES = []
 #: Fetch known article pages again and page through whole lists.
 DJ_REFRESH = False
 #: Stop a site after this many requests (0 = no limit).
 DJ_MAX_PAGES = 0
-#: Sites to crawl (names of seeds/sites/*.toml); empty = all.
-DJ_SITES = []
-#: Id of the crawl_runs row (set by `djcrawl crawl`; generated otherwise).
+#: Id of the crawl_runs row; empty = one is made when the crawl starts.
 DJ_RUN_ID = ""
-#: Pages and documents are written in batches of this many.
+#: Pages and documents are written in batches of this many, one transaction a batch.
 DJ_BATCH_SIZE = 50
 #: Processes that make documents out of fetched pages (0 = the crawl process itself).
 #: Default one per core: on 2 cores, 2 workers crawl the loopback mirror 1.8x as fast as
 #: the crawl process alone, 1 worker 1.4x; each worker holds ~190 MB of dictionaries
 #: (benchmarks/README.md, "Crawl").
-DJ_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+DJ_WORKERS = from_env("DJ_WORKERS", _cores())
+#: Keep a crawled article as a document only if its relevance (0..1, closeness to the
+#: seed reports) reaches this; a page under it stays in ``pages`` with reason
+#: ``irrelevant``. 0 keeps every article.
+DJ_MIN_RELEVANCE = from_env("DJ_MIN_RELEVANCE", 0.0)
+#: Print a line on stderr when a site's last request is done (``djcrawl crawl`` sets it).
+DJ_PROGRESS = False
+#: Log level of ``djcrawl crawl`` (``scrapy crawl`` uses LOG_LEVEL below).
+DJ_LOG_LEVEL = from_env("DJ_LOG_LEVEL", "WARNING")
 
 # --- politeness: small government servers
 USER_AGENT = f"djcrawl/0.1 (+{DJ_CONTACT})"
@@ -50,6 +86,13 @@ TELNETCONSOLE_ENABLED = False
 # Bytes are decoded by pipelines.decode (bytes over meta); Scrapy's own guess is not used for text.
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 
+EXTENSIONS = {
+    # opens the database when the crawler is built (a locked file stops the crawl before
+    # any request) and closes it when the engine has stopped
+    "crawler.extensions.StoreExtension": 100,
+    # the crawl_runs row: started when the spider opens, finished when it closes
+    "crawler.extensions.RunRecorder": 110,
+}
 DOWNLOADER_MIDDLEWARES = {
     # before HttpProxyMiddleware (750), which turns meta["proxy"] into the connection
     "crawler.middlewares.MirrorMiddleware": 740,
@@ -58,8 +101,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.TruncatedGzipMiddleware": 595,
 }
 ITEM_PIPELINES = {
-    "pipelines.scrapy_pipelines.DocumentPipeline": 300,
-    "pipelines.scrapy_pipelines.StorePipeline": 800,
+    "crawler.pipelines.DocumentPipeline": 300,
+    "crawler.pipelines.StorePipeline": 800,
 }
 
 LOG_LEVEL = "INFO"

@@ -17,7 +17,11 @@ from urllib.parse import urlsplit
 from parsel.csstranslator import css2xpath  # the same CSS dialect Scrapy selectors use
 from lxml.etree import XPath, XPathSyntaxError
 
+from pipelines.decode import decode_bytes, declared_charset
+from pipelines.documents import SiteHints
 from pipelines.errors import DjcrawlError
+
+from .settings import from_env
 
 __all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_sites", "sites_dir", "META_KEYS"]
 
@@ -36,8 +40,8 @@ def sites_dir(explicit: str | os.PathLike | None = None) -> Path:
     """``DJ_SITES_DIR`` or ``seeds/sites`` of the project (the crawl must not depend on the cwd)."""
     if explicit:
         return Path(explicit)
-    if os.environ.get("DJ_SITES_DIR"):
-        return Path(os.environ["DJ_SITES_DIR"])
+    if from_env("DJ_SITES_DIR"):
+        return Path(from_env("DJ_SITES_DIR"))
     here = Path(__file__).resolve().parent.parent / "seeds" / "sites"
     return here if here.is_dir() else Path("seeds/sites")
 
@@ -105,22 +109,28 @@ class SiteConfig:
         The hint never overrides a declared charset or UTF-8 bytes (see pipelines.decode);
         it only replaces the last-resort guess for pages that say nothing at all.
         """
-        from pipelines.decode import declared_charset
-
         if not self.encoding_hint or declared_charset(body, content_type):
             return content_type
         return f"{(content_type or 'text/html').split(';')[0]}; charset={self.encoding_hint}"
 
-    def hints(self):
-        """What extraction is told about this site's pages (a :class:`pipelines.process.SiteHints`)."""
-        from pipelines.process import SiteHints  # the extraction chain is heavy; only pipelines need it
+    def decode(self, body: bytes, content_type: str | None, encoding: str | None = None) -> tuple[str, str]:
+        """``(text, encoding)`` of a page of this site: with the encoding found when it was first
+        decoded (a stored page), else by its bytes and this site's encoding hint."""
+        if encoding:
+            if encoding == "utf-8" and body.startswith(b"\xef\xbb\xbf"):
+                return body.decode("utf-8-sig", errors="replace"), encoding
+            return body.decode(encoding, errors="replace"), encoding
+        return decode_bytes(body, self.content_type_for(body, content_type))
 
+    def hints(self) -> SiteHints:
+        """What extraction is told about this site's pages."""
         return SiteHints(
             site=self.name,
             body_selectors=self.article.body_selectors,
             prune_xpaths=self.article.prune_xpaths,
             # one CSS selector group per key: the first matching element wins
             meta_selectors=tuple((k, ", ".join(sels)) for k, sels in self.article.meta),
+            encoding_hint=self.encoding_hint,
         )
 
 

@@ -43,7 +43,7 @@ from .errors import DjcrawlError
 from .htmlmeta import extract_meta
 from .htmltext import node_text, text_length as _length
 
-__all__ = ["Extracted", "extract_html", "KNOWN_BODY_SELECTORS", "MIN_BODY_CHARS"]
+__all__ = ["Extracted", "extract_html", "attachments_of", "KNOWN_BODY_SELECTORS", "MIN_BODY_CHARS"]
 
 #: Body containers written by CMSs that many government and news sites share; tried after the
 #: site's own ``body_selectors``. Order does not matter (the largest match wins).
@@ -355,3 +355,9 @@ def _drop(el) -> None:
         else:
             parent.text = (parent.text or "") + tail
     parent.remove(el)
+
+
+def attachments_of(tree, url, body_selectors=()) -> list[str]:
+    """``extract_html(...).attachments`` of a parsed page, without extracting (interim)."""
+    found = _best_container(tree, tuple(body_selectors) + KNOWN_BODY_SELECTORS)
+    return attachment_links(tree, url, body=found[0] if found else None)

@@ -26,7 +26,7 @@ class Page:
     kind: str
     status: int
     #: the raw bytes as received (stored compressed)
-    body: bytes
+    body: bytes = field(repr=False)
     #: where the page was answered from after redirects
     final_url: str | None = None
     content_type: str | None = None
@@ -44,7 +44,7 @@ class Page:
     part_no: int | None = None
     #: an article: its later pages (kind ``article-part``) in reading order; stored as rows
     #: of their own, never as a column
-    parts: list[Page] = field(default_factory=list)
+    parts: list[Page] = field(default_factory=list, repr=False)
     #: why the page made no document (``list-page``, ``too-short``, ``irrelevant``, ...)
     reason: str | None = None
     #: the document the page made, if any

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpus import add_documents
+from .ingest import add_documents
 from .decode import decode_bytes
 from .document import Document
 from .errors import DjcrawlError
-from .process import document_from_text
+from .documents import document_from_text
 from .store import Store, UpsertResult
 
 __all__ = ["read_text_file", "seed_documents", "load_seed_dir", "SeedLoad"]

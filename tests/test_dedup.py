@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.corpus import add_documents, split_relevant
+from pipelines.ingest import add_documents, relevance_model, relevance_threshold, is_relevant
 from pipelines.errors import DjcrawlError
 from pipelines.index.fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
 from pipelines.process import document_from_text
-from pipelines.index.relevance import min_relevance
 from pipelines.seeds import load_seed_dir
 from pipelines.store import Store
 
@@ -109,22 +108,20 @@ def test_reloading_changes_nothing_and_index_counts_stay_consistent(seeded):
         assert store.query("SELECT count(*) FROM doc_bands WHERE doc_id = 'u_reprint'")[1][0][0] == 32
 
 
-def test_relevance_threshold_keeps_the_reprint_and_drops_the_sports_report(seeded, monkeypatch):
+def test_relevance_threshold_keeps_the_reprint_and_drops_the_sports_report(seeded):
+    # the crawl's decision (tests/test_crawl.py runs it through a real crawl)
     with Store(seeded) as store:
-        docs = [doc(REPRINT, "u_reprint"), doc(SPORTS, "u_sports")]
-        monkeypatch.delenv("DJ_MIN_RELEVANCE", raising=False)
-        kept, dropped = split_relevant(store, docs)
-        assert [d.doc_id for d in kept] == ["u_reprint", "u_sports"] and dropped == []
-        monkeypatch.setenv("DJ_MIN_RELEVANCE", "0.5")
-        kept, dropped = split_relevant(store, docs)
-        assert [d.doc_id for d in kept] == ["u_reprint"]
-        assert [d.doc_id for d in dropped] == ["u_sports"]
+        model = relevance_model(store)
+    reprint, sports = (model.score(d.tokens, d.text, d.doc_id) for d in (doc(REPRINT, "u_reprint"), doc(SPORTS, "u_sports")))
+    assert is_relevant(reprint, relevance_threshold("")) and is_relevant(sports, relevance_threshold(None))
+    assert is_relevant(reprint, relevance_threshold("0.5"))
+    assert not is_relevant(sports, relevance_threshold("0.5"))
 
 
 @pytest.mark.parametrize("value", ["high", "1.5", "-0.1"])
 def test_bad_relevance_threshold_is_one_clear_error(value):
     with pytest.raises(DjcrawlError, match="DJ_MIN_RELEVANCE"):
-        min_relevance(value)
+        relevance_threshold(value)
 
 
 def test_load_order_does_not_change_links_or_relevance(tmp_path):
@@ -203,7 +200,7 @@ def _variants(rng: random.Random, text: str, n: int) -> list[str]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_links_made_batch_by_batch_equal_single_link_clusters_over_all_documents(tmp_path, seed):
-    # New documents are linked through the roots of the clusters they join (pipelines/corpus.py,
+    # New documents are linked through the roots of the clusters they join (pipelines/ingest.py,
     # _link_new); the result must be the single-link clusters of every verified LSH pair,
     # each named by its earliest member, whatever the arrival order and batch size.
     import dataclasses

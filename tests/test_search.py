@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.cli import main
-from pipelines.corpus import add_documents
+from pipelines.ingest import add_documents
 from pipelines.process import document_from_text
 from pipelines.search import HIT_CLOSE, HIT_OPEN, snippet
 from pipelines.seeds import load_seed_dir

@@ -1,16 +1,21 @@
 """The one spider: walks every configured site's channel lists and fetches new article pages
 and the PDF/DOC/DOCX files they attach.
 
-It only fetches and follows links; what a page or file means (article or not, its text
-and metadata) is decided in the pipelines. Per site it knows only what the
-site's config says: list row selector, article URL patterns, pagination style.
+It only fetches and follows links: it yields :class:`pipelines.page.Page` records, and
+what a page means (article or not, its text and metadata) is decided in the pipelines.
+Per site it knows only what the site's config says: list row selector, article URL
+patterns, pagination style. What earlier runs stored (known articles, whether the last
+run walked its lists to the end, a list page's stored copy for a 304) it asks the
+crawl's :class:`~crawler.extensions.StoreExtension`.
+
+Each response is decoded once and parsed at most once; callback state travels in
+``cb_kwargs``.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import uuid
 from collections import Counter
 from urllib.parse import urldefrag, urljoin
 
@@ -21,23 +26,19 @@ from scrapy.selector import Selector
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.items import PageItem, PagePart
+from crawler import outcomes
+from crawler.extensions import RunRecorder, StoreExtension
 from crawler.siteconfig import SiteConfig, load_sites
-from pipelines.attachments import attachment_urls
-from pipelines.decode import decode_bytes
-from pipelines.store import Store
+from pipelines.extract import attachments_of
+from pipelines.htmltree import parse_html
+from pipelines.page import Page
 
-__all__ = ["DjSpider", "count_key"]
+__all__ = ["DjSpider"]
 
 # A real call, not the function's definition: createPageHTML(3, 0, "index", "shtml")
 _CREATE_PAGE = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")
 # Cheap test on the raw bytes before looking for attachment links: most pages link no file.
 _FILE_LINK = re.compile(rb"\.(?:pdf|docx?)\b", re.I)
-
-
-def count_key(site: str, reason: str) -> str:
-    """Stats key of one (site, reason) outcome; copied to crawl_run_counts when the run ends."""
-    return f"djcrawl/count/{site}/{reason}"
 
 
 def _canonical(url: str) -> str:
@@ -50,6 +51,11 @@ def _as_list(value) -> list[str]:
     if isinstance(value, str):
         return [v for v in value.split(",") if v.strip()]
     return list(value)
+
+
+def _header(response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 class DjSpider(scrapy.Spider):
@@ -69,19 +75,13 @@ class DjSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
         names = _as_list(kwargs.get("sites")) or _as_list(s.get("DJ_SITES"))
-        spider.configs = {c.name: c for c in load_sites(names or None)}
+        spider.configs = {c.name: c for c in load_sites(names or None, s.get("DJ_SITES_DIR") or None)}
         spider.allowed_domains = sorted({d for c in spider.configs.values() for d in c.allowed_domains})
         spider.refresh = bool(kwargs.get("refresh")) or s.getbool("DJ_REFRESH")
         spider.max_pages = int(kwargs.get("max_pages") or s.getint("DJ_MAX_PAGES") or 0)
-        spider.run_id = s.get("DJ_RUN_ID") or uuid.uuid4().hex[:12]
         spider.progress = s.getbool("DJ_PROGRESS")
-        store = kwargs.get("store")
-        spider.owns_store = store is None
-        # `scrapy crawl djcrawl` opens the database itself; `djcrawl crawl` passes its open Store
-        spider.store = store if store is not None else Store(s.get("DJ_DUCKDB_PATH"))
-        # closed after spider_closed, so the store pipeline can still finish the run row
-        crawler.signals.connect(spider._close_store, signal=signals.engine_stopped)
         crawler.signals.connect(spider._dropped, signal=signals.request_dropped)
+        spider.run_id: str | None = None  # the RunRecorder's, known when the crawl starts
         spider.known: set[str] = set()
         spider.walk_whole_lists: set[str] = set()
         spider.seen: set[str] = set()
@@ -89,99 +89,87 @@ class DjSpider(scrapy.Spider):
         spider.pending: Counter[str] = Counter()
         return spider
 
-    def _close_store(self):
-        if self.owns_store and self.store is not None:
-            self.store.close()
-            self.store = None
-
     # ------------------------------------------------------------------ helpers
 
+    @property
+    def stored(self) -> StoreExtension:
+        return self.crawler.get_extension(StoreExtension)
+
     def count(self, site: str, reason: str, n: int = 1) -> None:
-        self.crawler.stats.inc_value(count_key(site, reason), n)
+        outcomes.count(self.crawler.stats, site, reason, n)
 
     def _budget_left(self, site: str) -> bool:
         return not self.max_pages or self.requested[site] < self.max_pages
 
-    def _request(self, cfg: SiteConfig, url: str, callback, *, dont_filter: bool = False, **meta) -> scrapy.Request:
+    def _request(self, cfg: SiteConfig, url: str, callback, *, dont_filter: bool = False, meta=None,
+                 **state) -> scrapy.Request:
         self.requested[cfg.name] += 1
         self.pending[cfg.name] += 1
         self.seen.add(url)
-        return scrapy.Request(
-            url, callback=callback, errback=self.on_error, dont_filter=dont_filter,
-            meta={"dj_site": cfg.name, "dj_url": url, **meta},
-        )
+        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=dont_filter,
+                              meta=meta or {}, cb_kwargs={"site": cfg.name, "url": url, **state})
 
     def _list_request(self, cfg: SiteConfig, url: str, page_index: int) -> scrapy.Request:
-        meta = {"dj_page_index": page_index, "handle_httpstatus_list": [304]}
+        meta = {"handle_httpstatus_list": [304]}
         if not self.refresh:
-            meta["dj_validators"] = self.store.page_validators(url)
-        return self._request(cfg, url, self.parse_list, **meta)
+            meta["dj_conditional"] = url  # ConditionalRequestMiddleware sends its stored validators
+        return self._request(cfg, url, self.parse_list, meta=meta, page_index=page_index)
 
     def _done(self, site: str) -> None:
         self.pending[site] -= 1
         if self.pending[site] == 0 and self.progress:
             stats = self.crawler.stats
-            fetched = stats.get_value(f"djcrawl/site/{site}/pages_fetched", 0)
-            articles = stats.get_value(f"djcrawl/site/{site}/article_pages_fetched", 0)
-            errors = stats.get_value(f"djcrawl/site/{site}/errors", 0)
+            fetched = stats.get_value(outcomes.site_key(site, "pages_fetched"), 0)
+            articles = stats.get_value(outcomes.site_key(site, "article_pages_fetched"), 0)
+            errors = stats.get_value(outcomes.site_key(site, "errors"), 0)
             print(f"[{site}] done: {fetched} pages fetched, {articles} article pages, {errors} errors",
                   file=sys.stderr, flush=True)
 
-    def _fetched(self, response, site: str, article: bool) -> None:
+    def _fetched(self, site: str, article: bool) -> None:
         stats = self.crawler.stats
-        for key in ("djcrawl/pages_fetched", f"djcrawl/site/{site}/pages_fetched"):
-            stats.inc_value(key)
-        if article:
-            for key in ("djcrawl/article_pages_fetched", f"djcrawl/site/{site}/article_pages_fetched"):
-                stats.inc_value(key)
+        names = ("pages_fetched", "article_pages_fetched") if article else ("pages_fetched",)
+        for name in names:
+            stats.inc_value(outcomes.total_key(name))
+            stats.inc_value(outcomes.site_key(site, name))
 
-    @staticmethod
-    def _page_item(response, site: str, kind: str) -> PageItem:
-        h = response.headers
-        text = lambda name: h.get(name).decode("latin-1") if h.get(name) else None  # noqa: E731
-        return PageItem(
-            url=response.meta["dj_url"], final_url=response.url, site=site, status=response.status,
-            kind=kind, body=response.body, content_type=text("Content-Type"),
-            etag=text("ETag"), last_modified=text("Last-Modified"),
-        )
+    def _page(self, response, site: str, url: str, kind: str, encoding: str | None = None, **fields) -> Page:
+        return Page(url=url, site=site, kind=kind, status=response.status, body=response.body, run_id=self.run_id,
+                    final_url=response.url, content_type=_header(response, "Content-Type"),
+                    encoding=encoding if response.body else None,
+                    etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"), **fields)
 
     # ------------------------------------------------------------------ crawl
 
     async def start(self):
         # what is already stored is not fetched again (unless --refresh)
-        self.known = set() if self.refresh else self.store.known_article_urls()
+        self.known = set() if self.refresh else self.stored.known_article_urls()
         # A list may be left at its first all-known page only if the site's last run walked its
         # lists to the end: after a killed, interrupted or --max-pages-cut run, or one where a
         # list page failed, older pages can still hold articles never fetched.
-        self.walk_whole_lists = set()
-        for name in self.configs:
-            status, reasons = self.store.last_run_of_site(name, exclude_run=self.run_id)
-            if status is not None and (status != "finished" or reasons & {"max-pages-reached", "list-failed"}):
-                self.walk_whole_lists.add(name)
+        self.run_id = self.crawler.get_extension(RunRecorder).run_id
+        self.walk_whole_lists = {name for name in self.configs
+                                 if self.stored.must_walk_whole_lists(name, self.run_id)}
         for cfg in self.configs.values():
             for url in cfg.start_urls:
                 if url not in self.seen and self._budget_left(cfg.name):
                     yield self._list_request(cfg, url, 0)
 
-    def parse_list(self, response):
-        site = response.meta["dj_site"]
+    def parse_list(self, response, site: str, url: str, page_index: int):
         cfg = self.configs[site]
-        url = response.meta["dj_url"]
         try:
-            self._fetched(response, site, article=False)
+            self._fetched(site, article=False)
             if response.status == 304:
                 # unchanged since the last run: read its links from the stored copy
                 self.count(site, "not-modified")
-                stored = self.store.get_page(url)
+                stored = self.stored.get_page(url)
                 if stored is None:
                     return
-                body, content_type, base = stored.body, stored.content_type, stored.final_url or url
+                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
+                base = stored.final_url or url
             else:
-                yield self._page_item(response, site, "list")
-                body, content_type, base = response.body, response.headers.get("Content-Type"), response.url
-                if isinstance(content_type, bytes):
-                    content_type = content_type.decode("latin-1")
-            text, _ = decode_bytes(body, cfg.content_type_for(body, content_type))
+                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+                base = response.url
+                yield self._page(response, site, url, "list", encoding)
             sel = Selector(text=text)
 
             links = []
@@ -208,10 +196,9 @@ class DjSpider(scrapy.Spider):
                 self.count(site, "list-stop-all-known")
                 return
             next_url = self._next_list_page(cfg, url, base, text, sel)
-            page_index = response.meta["dj_page_index"] + 1
-            if next_url and next_url not in self.seen and page_index < cfg.list.max_pages:
+            if next_url and next_url not in self.seen and page_index + 1 < cfg.list.max_pages:
                 if self._budget_left(site):
-                    yield self._list_request(cfg, next_url, page_index)
+                    yield self._list_request(cfg, next_url, page_index + 1)
                 else:
                     self.count(site, "max-pages-reached")
             elif next_url and next_url not in self.seen:
@@ -232,29 +219,28 @@ class DjSpider(scrapy.Spider):
         hrefs = {_canonical(urljoin(base, h.strip())) for h in sel.xpath("//a/@href").getall()}
         return candidate if candidate in hrefs else None
 
-    def parse_article(self, response):
-        site = response.meta["dj_site"]
+    def parse_article(self, response, site: str, url: str):
         cfg = self.configs[site]
         try:
-            self._fetched(response, site, article=True)
-            item = self._page_item(response, site, "article")
-            files = self._attachment_links(cfg, response)
-            next_part = self._next_part(cfg, item.url, response, 1)
+            self._fetched(site, article=True)
+            article = _Read(cfg, response)
+            page = self._page(response, site, url, "article", article.encoding)
+            files = self._attachment_links(cfg, response, article)
+            next_part = self._next_part(cfg, url, response, article, 1)
             if next_part:
-                yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=1, dj_files=files)
+                yield self._request(cfg, next_part, self.parse_part, article=page, n=1, files=files)
             else:
-                yield from self._next_file(cfg, item, files)
+                yield from self._next_file(cfg, page, files)
         finally:
             self._done(site)
 
-    def _attachment_links(self, cfg: SiteConfig, response) -> list[str]:
+    def _attachment_links(self, cfg: SiteConfig, response, read: _Read) -> list[str]:
         """The PDF/DOC/DOCX files a page of an article links to that this run fetches: on the site's
         own domains, not yet asked for, not stored by an earlier run (unless --refresh)."""
-        if not _FILE_LINK.search(response.body):
+        if not _FILE_LINK.search(response.body) or read.tree is None:
             return []
-        text, _ = decode_bytes(response.body, cfg.content_type_for(response.body, self._content_type(response)))
         files = []
-        for url in attachment_urls(text, response.url):
+        for url in attachments_of(read.tree, response.url, cfg.article.body_selectors):
             url = _canonical(url)
             if not cfg.owns(url) or url in self.seen:
                 continue
@@ -265,7 +251,7 @@ class DjSpider(scrapy.Spider):
                 files.append(url)
         return files
 
-    def _next_file(self, cfg: SiteConfig, article: PageItem, files: list[str]):
+    def _next_file(self, cfg: SiteConfig, article: Page, files: list[str]):
         """Fetch an article's files one after the other, then hand on the article itself.
 
         The article page is stored after its files, so a crawl killed in between fetches the
@@ -277,101 +263,101 @@ class DjSpider(scrapy.Spider):
             return
         # dont_filter: a file redirected to a URL already fetched must still come back here (its
         # errback goes on with the chain); a dropped request would lose the article
-        yield self._request(cfg, files[0], self.parse_attachment, dont_filter=True, dj_article=article,
-                            dj_files=files[1:])
+        yield self._request(cfg, files[0], self.parse_attachment, dont_filter=True, article=article,
+                            files=files[1:])
 
-    @staticmethod
-    def _content_type(response) -> str | None:
-        value = response.headers.get("Content-Type")
-        return value.decode("latin-1") if value else None
-
-    def parse_attachment(self, response):
-        site = response.meta["dj_site"]
+    def parse_attachment(self, response, site: str, url: str, article: Page, files: list[str]):
         try:
-            self._fetched(response, site, article=False)
-            item = self._page_item(response, site, "attachment")
-            article: PageItem = response.meta["dj_article"]
-            item.parent_url = article.url
-            yield item
-            yield from self._next_file(self.configs[site], article, response.meta["dj_files"])
+            self._fetched(site, article=False)
+            # a PDF or Word file has no text encoding
+            yield self._page(response, site, url, "attachment", parent_url=article.url)
+            yield from self._next_file(self.configs[site], article, files)
         finally:
             self._done(site)
 
-    def parse_part(self, response):
-        site = response.meta["dj_site"]
+    def parse_part(self, response, site: str, url: str, article: Page, n: int, files: list[str]):
         cfg = self.configs[site]
         try:
-            self._fetched(response, site, article=True)
-            item: PageItem = response.meta["dj_article"]
-            files = response.meta["dj_files"] + self._attachment_links(cfg, response)
-            content_type = response.headers.get("Content-Type")
-            item.parts.append(PagePart(
-                url=response.meta["dj_url"], final_url=response.url, status=response.status,
-                body=response.body, content_type=content_type.decode("latin-1") if content_type else None,
-            ))
-            n = response.meta["dj_part"] + 1
-            next_part = self._next_part(cfg, item.url, response, n)
+            self._fetched(site, article=True)
+            part = _Read(cfg, response)
+            files = files + self._attachment_links(cfg, response, part)
+            article.parts.append(self._page(response, site, url, "article-part", part.encoding,
+                                            part_of=article.url, part_no=n))
+            next_part = self._next_part(cfg, article.url, response, part, n + 1)
             if next_part:
-                yield self._request(cfg, next_part, self.parse_part, dj_article=item, dj_part=n, dj_files=files)
+                yield self._request(cfg, next_part, self.parse_part, article=article, n=n + 1, files=files)
             else:
-                yield from self._next_file(cfg, item, files)
+                yield from self._next_file(cfg, article, files)
         finally:
             self._done(site)
 
     @staticmethod
-    def _next_part(cfg: SiteConfig, first_url: str, response, n: int) -> str | None:
+    def _next_part(cfg: SiteConfig, first_url: str, response, read: _Read, n: int) -> str | None:
         """URL of part ``n`` (1 = the second page) of a multi-page article, if the page announces it."""
         name = first_url.rsplit("/", 1)[-1]
         stem, _, ext = name.rpartition(".")
         candidate = urljoin(first_url, cfg.article.part_url.format(stem=stem, n=n, ext=ext))
-        text, _ = decode_bytes(response.body, None)
-        for total, cur, page_name, _ext in _CREATE_PAGE.findall(text):
+        for total, cur, page_name, _ext in _CREATE_PAGE.findall(read.text):
             if page_name == stem:
                 return candidate if n < int(total) else None
-        hrefs = {_canonical(urljoin(response.url, h)) for h in Selector(text=text).xpath("//a/@href").getall()}
+        # a link to the next part names its file: most pages need no parse for this
+        if candidate.rsplit("/", 1)[-1] not in read.text or read.tree is None:
+            return None
+        hrefs = {_canonical(urljoin(response.url, h)) for h in read.tree.xpath("//a/@href")}
         return candidate if candidate in hrefs else None
 
     def _dropped(self, request, spider=None):
         """The scheduler refused a request as a duplicate; for a redirect that is a loop."""
-        site = request.meta.get("dj_site")
+        site = request.cb_kwargs.get("site")
         if site is None:
             return
         if request.url in request.meta.get("redirect_urls", ()):
             self.count(site, "redirect-loop")
-            for key in ("djcrawl/errors", f"djcrawl/site/{site}/errors"):
-                self.crawler.stats.inc_value(key)
-            self.logger.warning("%s: %s failed: redirect-loop", site, request.meta.get("dj_url", request.url))
+            self.logger.warning("%s: %s failed: redirect-loop", site, request.cb_kwargs.get("url", request.url))
         else:
             self.count(site, "duplicate")
         self._done(site)
 
     def on_error(self, failure):
         request = failure.request
-        site = request.meta.get("dj_site", "?")
-        stats = self.crawler.stats
+        state = request.cb_kwargs
+        site = state.get("site", "?")
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            message = str(failure.value)
-            self.count(site, "robots-disallowed" if "robots.txt" in message else "ignored")
+            self.count(site, "robots-disallowed" if "robots.txt" in str(failure.value) else "ignored")
         else:
             if failure.check(HttpError):
                 reason = f"http-{failure.value.response.status}"
             else:
                 reason = f"error-{type(failure.value).__name__}"
             self.count(site, reason)
-            if "dj_page_index" in request.meta:
+            if "page_index" in state:
                 # the articles of this list page and the ones after it were not seen: the next
                 # run must walk the lists to the end (see start)
                 self.count(site, "list-failed")
-            for key in ("djcrawl/errors", f"djcrawl/site/{site}/errors"):
-                stats.inc_value(key)
-            self.logger.warning("%s: %s failed: %s", site, request.meta.get("dj_url", request.url), reason)
+            self.logger.warning("%s: %s failed: %s", site, state.get("url", request.url), reason)
         try:
-            article = request.meta.get("dj_article")
+            article = state.get("article")
             if article is not None:
-                if "dj_part" in request.meta:
+                if "n" in state:
                     # a later part is missing: keep what was fetched rather than lose the article
                     self.count(site, "article-incomplete")
                 # (a failed file is counted above; the article and its other files go on)
-                yield from self._next_file(self.configs[site], article, request.meta.get("dj_files", []))
+                yield from self._next_file(self.configs[site], article, state.get("files", []))
         finally:
             self._done(site)
+
+
+class _Read:
+    """A response decoded once (with the site's encoding hint) and parsed at most once, when
+    a link has to be looked up in it."""
+
+    def __init__(self, cfg: SiteConfig, response):
+        self.text, self.encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+        self._tree = None
+        self._parsed = False
+
+    @property
+    def tree(self):
+        if not self._parsed:
+            self._tree, self._parsed = parse_html(self.text), True
+        return self._tree

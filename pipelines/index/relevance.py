@@ -14,31 +14,27 @@ news below 0.05, hence the saturation points: a cosine of ``SIM_FULL`` already c
 fully similar. The numbers were set on the seeds against the news pages in
 ``/work/shared/fixtures`` and a sports report (tests/test_dedup.py).
 
-The crawl keeps a page as a document only when ``is_relevant(score, threshold)``; the
-threshold comes from ``DJ_MIN_RELEVANCE`` (default 0: keep everything).
+The crawl keeps an article as a document only when its score reaches ``DJ_MIN_RELEVANCE``
+(default 0: keep everything; :func:`pipelines.ingest.is_relevant`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DjcrawlError
 from ..normalize import get_normalizer
 
 __all__ = [
-    "LEXICON_PATH", "RelevanceModel", "term_vector", "cosine", "load_lexicon", "min_relevance",
-    "is_relevant", "MIN_RELEVANCE_ENV",
+    "LEXICON_PATH", "RelevanceModel", "term_vector", "cosine", "load_lexicon",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LEXICON_PATH = DATA_DIR / "topic_lexicon.txt"
-MIN_RELEVANCE_ENV = "DJ_MIN_RELEVANCE"
 
 #: Cosine (to the nearest seed, to the seed centroid) that counts as fully similar.
 SIM_FULL = 0.35
@@ -168,22 +164,3 @@ class RelevanceModel:
         value = (w_near * min(1.0, nearest / SIM_FULL) + w_cent * min(1.0, centroid / CENTROID_FULL)
                  + w_lex * lexicon)
         return round(min(1.0, value), 4)
-
-
-def min_relevance(value: str | None = None) -> float:
-    """The crawl's keep threshold: ``value`` or ``$DJ_MIN_RELEVANCE``, default 0 (keep all)."""
-    raw = value if value is not None else os.environ.get(MIN_RELEVANCE_ENV, "")
-    if raw is None or str(raw).strip() == "":
-        return 0.0
-    try:
-        threshold = float(raw)
-    except ValueError:
-        raise DjcrawlError(f"{MIN_RELEVANCE_ENV}={raw!r} is not a number between 0 and 1") from None
-    if not 0.0 <= threshold <= 1.0:
-        raise DjcrawlError(f"{MIN_RELEVANCE_ENV}={raw!r} is not a number between 0 and 1")
-    return threshold
-
-
-def is_relevant(score: float, threshold: float) -> bool:
-    """Keep a crawled article as a document? Threshold 0 keeps everything."""
-    return threshold <= 0.0 or score >= threshold

@@ -7,6 +7,8 @@ import json
 
 from pipelines.errors import DjcrawlError
 
+from .options import db_path
+
 __all__ = ["cmd_search", "cmd_similar"]
 
 #: Characters of a snippet in the table (the JSON gets a longer one).
@@ -29,10 +31,10 @@ def _date(value) -> str | None:
 
 def cmd_search(args) -> int:
     from pipelines.search import search
-    from pipelines.store import Store, default_db_path
+    from pipelines.store import Store
 
     since = _since(args.since)
-    with Store(default_db_path(args.db), read_only=True) as store:
+    with Store(db_path(args.db), read_only=True) as store:
         hits = search(store, args.query, limit=args.limit, site=args.site, since=since,
                       snippet_chars=JSON_SNIPPET if args.format == "json" else TABLE_SNIPPET)
     if args.format == "json":
@@ -54,9 +56,9 @@ def cmd_search(args) -> int:
 
 def cmd_similar(args) -> int:
     from pipelines.search import similar
-    from pipelines.store import Store, default_db_path
+    from pipelines.store import Store
 
-    with Store(default_db_path(args.db), read_only=True) as store:
+    with Store(db_path(args.db), read_only=True) as store:
         hits = similar(store, args.doc_id, limit=args.limit)
     if args.format == "json":
         print(json.dumps(

@@ -18,6 +18,10 @@ For each new or changed document, in ONE transaction with the upsert:
    longer matches leaves its cluster;
 3. when the seed set changed, every document's relevance is scored again (the seeds
    are the reference set).
+
+The crawl's relevance threshold (``DJ_MIN_RELEVANCE``) is read here too
+(:func:`relevance_threshold`, :func:`is_relevant`): an article under it is kept as a
+page and never becomes a document.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from collections.abc import Mapping, Sequence
 from .document import Document, content_hash, doc_id_for_url
 from .index.entry import IndexEntry, index_entry
 from .index.fingerprint import DUPLICATE_THRESHOLD, Clusterer, lsh_buckets, similarity
-from .index.relevance import RelevanceModel, is_relevant, min_relevance
+from .errors import DjcrawlError
+from .index.relevance import RelevanceModel
 from .store import Store, UpsertResult
 
-__all__ = ["add_documents", "relevance_model", "relevance_seeds", "score_relevance", "split_relevant"]
+__all__ = ["add_documents", "relevance_model", "relevance_seeds", "relevance_threshold", "is_relevant"]
 
 
 def relevance_seeds(store: Store) -> list[tuple[str, list[str]]]:
@@ -178,23 +183,19 @@ def _rescore_all(store: Store, model: RelevanceModel) -> None:
     store.set_relevance(values)
 
 
-def score_relevance(store: Store, docs: Sequence[Document]) -> dict[str, float]:
-    """Relevance of documents not stored yet, against the seeds in ``store``."""
-    model = relevance_model(store)
-    return {d.doc_id: model.score(d.tokens, d.text, d.doc_id) for d in docs}
+def relevance_threshold(value) -> float:
+    """``DJ_MIN_RELEVANCE`` as a number in 0..1 (empty or None: 0, keep everything)."""
+    if value is None or str(value).strip() == "":
+        return 0.0
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise DjcrawlError(f"DJ_MIN_RELEVANCE={value!r} is not a number between 0 and 1") from None
+    if not 0.0 <= threshold <= 1.0:
+        raise DjcrawlError(f"DJ_MIN_RELEVANCE={value!r} is not a number between 0 and 1")
+    return threshold
 
 
-def split_relevant(store: Store, docs: Sequence[Document], threshold: float | None = None
-                   ) -> tuple[list[Document], list[Document]]:
-    """``(kept, dropped)`` by relevance; threshold ``None`` reads ``$DJ_MIN_RELEVANCE`` (default 0 keeps all).
-
-    The crawl stores the kept ones with :func:`add_documents` and counts the dropped
-    ones' pages with reason ``'irrelevant'``.
-    """
-    threshold = min_relevance() if threshold is None else threshold
-    if threshold <= 0.0:
-        return list(docs), []
-    scores = score_relevance(store, docs)
-    kept = [d for d in docs if is_relevant(scores[d.doc_id], threshold)]
-    dropped = [d for d in docs if not is_relevant(scores[d.doc_id], threshold)]
-    return kept, dropped
+def is_relevant(score: float | None, threshold: float) -> bool:
+    """Keep a crawled article as a document? Threshold 0 keeps everything, an unscored one too."""
+    return threshold <= 0.0 or score is None or score >= threshold

@@ -1,0 +1,124 @@
+"""The ``djcrawl`` command line.
+
+Every expected failure (bad input file, locked or corrupt database, bad config)
+is a :class:`pipelines.errors.DjcrawlError` and is printed as one line on stderr
+with a non-zero exit; ``--debug`` shows the full traceback instead. Each command
+lives in the module of its group (``corpus``, ``crawl``, ``reprocess``, ``search``)
+and is imported only when it runs, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pipelines.errors import DjcrawlError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+# --------------------------------------------------------------------------- parser
+
+def _lazy(module: str, func: str):
+    """Commands living in other modules are imported only when run (start-up stays fast)."""
+
+    def run(args) -> int:
+        return getattr(importlib.import_module(module), func)(args)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="djcrawl", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def db_option(p):
+        p.add_argument("--db", help="DuckDB file (default: $DJ_DUCKDB_PATH or data/djcrawl.duckdb)")
+
+    p = sub.add_parser("load-seeds", help="load a directory of seed reports (.txt) into the database")
+    p.add_argument("directory", nargs="?", default="seeds/documents", metavar="DIR")
+    db_option(p)
+    p.add_argument("--quiet", action="store_true", help="no summary table")
+    p.set_defaults(func=_lazy("crawler.cli.corpus", "cmd_load_seeds"))
+
+    p = sub.add_parser("clean", help="clean HTML pages, text files or PDF/DOCX/DOC attachments and print the documents")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--url", help="the page's URL (helps dates, site rules)")
+    p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
+    p.set_defaults(func=_lazy("crawler.cli.corpus", "cmd_clean"))
+
+    p = sub.add_parser("query", help="run SQL against the database, read-only")
+    p.add_argument("sql", metavar="SQL")
+    db_option(p)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=_lazy("crawler.cli.corpus", "cmd_query"))
+
+    p = sub.add_parser("crawl", help="crawl configured sites into the database")
+    p.add_argument("sites", nargs="*", metavar="SITE", help="site names (default: all)")
+    db_option(p)
+    p.add_argument("--max-pages", type=int, default=None, metavar="N", help="stop each site after N pages")
+    p.add_argument("--refresh", action="store_true", help="fetch known article pages again")
+    p.add_argument("--mirror", action="store_true", help="crawl the local offline mirror instead of the real sites")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes that make documents out of fetched pages (default: one per core; 0 = this process)")
+    p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_crawl"))
+
+    p = sub.add_parser("sites", help="list and validate the site configs")
+    p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_sites"))
+
+    p = sub.add_parser("reprocess", help="rebuild documents from stored pages, no network")
+    db_option(p)
+    p.add_argument("--site", help="only this site")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes that make documents (default: one per core; 0 = this process)")
+    p.set_defaults(func=_lazy("crawler.cli.reprocess", "cmd_reprocess"))
+
+    p = sub.add_parser("demo", help="crawl the offline mirror of every site, load the seeds, show a summary")
+    db_option(p)
+    p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_demo"))
+
+    p = sub.add_parser("search", help="rank documents by BM25 for a query")
+    p.add_argument("query", metavar="QUERY")
+    db_option(p)
+    p.add_argument("--limit", type=int, default=10, metavar="N")
+    p.add_argument("--site")
+    p.add_argument("--since", metavar="DATE", help="published on or after YYYY-MM-DD")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_lazy("crawler.cli.search", "cmd_search"))
+
+    p = sub.add_parser("similar", help="documents nearest to one document")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    db_option(p)
+    p.add_argument("--limit", type=int, default=10, metavar="N")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_lazy("crawler.cli.search", "cmd_similar"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except DjcrawlError as exc:
+        if args.debug:
+            raise
+        print(f"djcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("djcrawl: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # an unexpected failure still gets one line; --debug shows where
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"djcrawl: error: {type(exc).__name__}: {first} (run with --debug for details)", file=sys.stderr)
+        return EXIT_ERROR
+

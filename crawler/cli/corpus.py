@@ -1,0 +1,105 @@
+"""``djcrawl load-seeds``, ``clean`` and ``query``: the corpus without a crawl."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pipelines.errors import DjcrawlError
+
+from .options import db_path
+
+__all__ = ["cmd_load_seeds", "cmd_clean", "cmd_query", "render"]
+
+
+def cmd_load_seeds(args) -> int:
+    from pipelines.seeds import load_seed_dir
+    from pipelines.store import Store
+
+    db = db_path(args.db)
+    with Store(db) as store:
+        load = load_seed_dir(store, Path(args.directory))
+        r = load.result
+        print(f"loaded {load.files} seed files from {args.directory} into {db}: "
+              f"{r.new} new, {r.updated} updated, {r.unchanged} unchanged")
+        if not args.quiet:
+            print(render(*store.seed_summary(), "table"))
+    return 0
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:4096].lower()
+    return any(tag in head for tag in (b"<html", b"<!doctype html", b"<body", b"<div", b"<p>", b"<meta"))
+
+
+def _clean_one(path: Path, url: str | None):
+    from pipelines.documents import NotArticle, document_from_file, document_from_html, document_from_text
+    from pipelines.seeds import read_text_file
+
+    if path.suffix.lower() in (".pdf", ".docx", ".doc") and path.is_file():
+        # An attachment (附件) a report was published as: same chain as the crawl's attachments.
+        result = document_from_file(path.read_bytes(), url=url or path.resolve().as_uri(), parent_url=None)
+        if isinstance(result, NotArticle):
+            raise DjcrawlError(f"{path}: no report text found ({result.reason})")
+        return result
+    data, text = read_text_file(path)
+    if _looks_like_html(data):
+        result = document_from_html(data, url=url, origin="crawl")
+        if isinstance(result, NotArticle):
+            raise DjcrawlError(f"{path}: no article text found ({result.reason})")
+        return result
+    return document_from_text(text, doc_id=path.stem, origin="seed", url=url)
+
+
+def _doc_json(path: Path, doc) -> dict:
+    return {
+        "file": str(path), "title": doc.title, "original_title": doc.original_title,
+        "published": doc.published.isoformat() if doc.published else None,
+        "source_name": doc.source_name, "authors": doc.authors, "editor": doc.editor,
+        "summary": doc.summary, "script": doc.script, "url": doc.url, "text": doc.text,
+        "text_original": doc.text_original, "tokens": doc.tokens, "keywords": doc.keywords,
+        "provenance": doc.provenance,
+    }
+
+
+def cmd_clean(args) -> int:
+    failures = 0
+    objects = []
+    for name in args.files:
+        path = Path(name)
+        try:
+            doc = _clean_one(path, args.url)
+        except DjcrawlError as exc:
+            print(f"djcrawl: error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.format == "text":
+            head = [f"# {doc.title or ''}"]
+            for label, value in (("published", doc.published), ("source", doc.source_name),
+                                 ("authors", ", ".join(doc.authors)), ("editor", doc.editor)):
+                if value:
+                    head.append(f"{label}: {value}")
+            print("\n".join(head) + "\n\n" + doc.text + "\n")
+        elif args.format == "jsonl":
+            print(json.dumps(_doc_json(path, doc), ensure_ascii=False), flush=True)
+        else:
+            objects.append(_doc_json(path, doc))
+    if args.format == "json" and objects:
+        print(json.dumps(objects[0] if len(args.files) == 1 else objects, ensure_ascii=False, indent=2))
+    return 1 if failures else 0
+
+
+def cmd_query(args) -> int:
+    from pipelines.store import Store
+
+    with Store(db_path(args.db), read_only=True) as store:
+        columns, rows = store.query(args.sql)
+    print(render(columns, rows, args.format))
+    return 0
+
+
+def render(columns, rows, fmt: str) -> str:
+    from .tables import format_csv, format_json, format_table
+
+    return {"table": format_table, "csv": format_csv, "json": format_json}[fmt](columns, rows)

@@ -1,0 +1,160 @@
+"""Thin Scrapy item pipelines around the pure chain.
+
+``DocumentPipeline`` turns an article page (all its parts) or an attachment (PDF, DOC,
+DOCX) into a document, or the reason it is not one, in ``DJ_WORKERS`` worker processes
+(:class:`pipelines.workers.WorkerPool`): the chain costs ~40 ms of CPU a page, which
+in the crawl process would hold up the event loop (downloads, list parsing, storing)
+and leave the second core idle. An article under ``DJ_MIN_RELEVANCE`` makes no
+document. ``StorePipeline`` keeps every fetched page in ``pages`` and the documents
+through :func:`pipelines.ingest.add_documents`, a batch at a time, each batch one
+transaction. Both find the database through the crawl's
+:class:`~crawler.extensions.StoreExtension`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import NotConfigured
+
+from pipelines.document import Document
+from pipelines.errors import DjcrawlError
+from pipelines.index.entry import IndexEntry
+from pipelines.ingest import add_documents, is_relevant, relevance_seeds, relevance_threshold
+from pipelines.page import Page
+from pipelines.workers import WorkerPool, job_for
+
+from . import outcomes
+from .extensions import StoreExtension
+from .items import Processed
+from .siteconfig import load_sites
+
+__all__ = ["DocumentPipeline", "StorePipeline", "workers_setting"]
+
+logger = logging.getLogger(__name__)
+
+
+def workers_setting(settings) -> int:
+    """``DJ_WORKERS`` as a count of processes (0 = the crawl process), or one clear error."""
+    raw = settings.get("DJ_WORKERS")
+    try:
+        workers = int(raw)
+    except (TypeError, ValueError):
+        raise DjcrawlError(f"DJ_WORKERS={raw!r} is not a number of processes") from None
+    if workers < 0:
+        raise DjcrawlError("--workers must be 0 (this process) or more")
+    return workers
+
+
+class DocumentPipeline:
+    """Page -> :class:`~crawler.items.Processed` (the document and its index entry, or the reason)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.workers = workers_setting(crawler.settings)
+        self.threshold = relevance_threshold(crawler.settings.get("DJ_MIN_RELEVANCE"))
+        self.sites_dir = crawler.settings.get("DJ_SITES_DIR") or None
+        self.hints: dict = {}
+        self.pool: WorkerPool | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        # The workers load the dictionaries now, before the first download, in parallel with
+        # the first requests; in-process, loading them inside the first process_item would
+        # block the event loop for a second or two, long enough for a healthy download on a
+        # busy machine to time out. The seeds are the reference set of relevance.
+        seeds = relevance_seeds(self.crawler.get_extension(StoreExtension).store)
+        stats = self.crawler.stats
+        self.pool = WorkerPool(self.workers, seeds, on_restart=lambda: stats.inc_value("djcrawl/worker_restarts"))
+        self.pool.start()
+
+    def close_spider(self):
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    def _hints(self, site: str | None):
+        if site not in self.hints:
+            found = load_sites([site], self.sites_dir) if site else []
+            self.hints[site] = found[0].hints() if found else None
+        return self.hints[site]
+
+    async def process_item(self, page: Page) -> Processed:
+        job = job_for(page, self._hints(page.site))
+        if job is None:
+            page.reason = "list-page"  # later parts of an article travel inside it
+            return Processed(page)
+        try:
+            made = await self.pool.make(job)
+        except Exception as exc:  # one bad page must not end the crawl; it is counted and logged
+            logger.error("extraction failed for %s", page.url, exc_info=exc)
+            page.reason = f"extract-error-{type(exc).__name__}"
+            return Processed(page)
+        if made.document is None:
+            page.reason = made.reason
+            if made.reason == "attachment-unreadable":
+                logger.warning("%s: attachment %s unreadable", page.site, page.url)
+            return Processed(page)
+        if not is_relevant(made.entry.relevance if made.entry else None, self.threshold):
+            page.reason = "irrelevant"
+            return Processed(page)
+        page.doc_id = made.document.doc_id
+        return Processed(page, made.document, made.entry)
+
+
+class StorePipeline:
+    """Pages and documents written in batches on the crawl's store."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.batch_size = crawler.settings.getint("DJ_BATCH_SIZE", 50)
+        if self.batch_size < 1:
+            raise NotConfigured("DJ_BATCH_SIZE must be at least 1")
+        self.pages: list[Page] = []
+        self.docs: list[Document] = []
+        self.entries: dict[str, IndexEntry] = {}
+        self.store = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        self.store = self.crawler.get_extension(StoreExtension).store
+
+    def process_item(self, item: Processed) -> Processed:
+        page = item.page
+        outcomes.count(self.crawler.stats, page.site, "document" if item.document else page.reason or "unprocessed")
+        if item.document is not None:
+            self.docs.append(item.document)
+            if item.entry is not None:
+                self.entries[item.document.doc_id] = item.entry
+        self.pages.append(page)
+        for part in page.parts:
+            # kept so that `djcrawl reprocess` can join the article again without the network;
+            # like every page, a part names a document only if there is one
+            part.doc_id = page.doc_id
+            self.pages.append(part)
+        if len(self.pages) >= self.batch_size or len(self.docs) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Write the batch in ONE transaction: a killed crawl leaves no page naming a missing
+        document and no document without its page (the re-run then fetches what is missing)."""
+        if not self.pages and not self.docs:
+            return
+        with self.store.transaction():
+            self.store.put_pages(self.pages)
+            result = add_documents(self.store, self.docs, self.entries)
+        self.pages, self.docs, self.entries = [], [], {}
+        stats = self.crawler.stats
+        stats.inc_value(outcomes.total_key("documents_new"), result.new)
+        stats.inc_value(outcomes.total_key("documents_updated"), result.updated)
+        stats.inc_value(outcomes.total_key("documents_unchanged"), result.unchanged)
+
+    def close_spider(self):
+        self.flush()
