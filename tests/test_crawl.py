@@ -397,3 +397,24 @@ def test_bad_crawl_arguments_give_one_line(mirror, tmp_path, args, message):
     assert result.stderr.strip().splitlines() == [f"djcrawl: error: {message}"] or message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_dj_min_relevance_keeps_articles_under_it_as_pages_only(first, mirror, tmp_path):
+    # The seeds first, as a user loads them: they are the reference set of relevance. The
+    # demo (first) loaded them after its crawl and scored every document again, so its
+    # scores are the ones this crawl computes while it runs.
+    db = tmp_path / "relevant.duckdb"
+    assert djcrawl(mirror, "load-seeds", "--db", str(db), "--quiet").returncode == 0
+    env = {**os.environ, "DJ_MIRROR_URL": mirror.url, "DJ_MIN_RELEVANCE": "0.5"}
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--mirror", "--db", str(db)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    crawled = "origin IN ('crawl', 'attachment')"
+    demo = dict(rows(first[0], f"SELECT doc_id, relevance FROM documents WHERE {crawled}"))
+    kept = dict(rows(db, f"SELECT doc_id, relevance FROM documents WHERE {crawled}"))
+    assert kept and set(kept) == {d for d, score in demo.items() if score >= 0.5}
+    assert all(score >= 0.5 for score in kept.values())
+    dropped = rows(db, "SELECT url, doc_id FROM pages WHERE reason = 'irrelevant'")
+    assert dropped and all(doc_id is None for _url, doc_id in dropped)
+    assert {doc_id_for_url(url) for url, _ in dropped} == {d for d, score in demo.items() if score < 0.5}
+    assert sum(n for (site, reason), n in last_run(db)["counts"].items() if reason == "irrelevant") == len(dropped)
