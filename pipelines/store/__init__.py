@@ -3,7 +3,7 @@
 Everything else calls the methods of :class:`Store`, one class made of one part per
 subject: ``documents``, ``pages``, ``runs``, ``index`` (fingerprints, bands, postings,
 reprint clusters, relevance) and ``search``, all on the connection of ``connection``.
-``schema`` migrates the file.
+``schema`` migrates the tables; ``macros.sql`` holds every SQL macro and view.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from .documents import Documents, UpsertResult
 from .index import Index
 from .pages import PageRecord, Pages
 from .runs import Runs
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from .schema import SCHEMA_VERSION
 from .search import Search
 
 __all__ = ["Store", "StoreError", "DEFAULT_DB", "default_db_path", "SCHEMA_VERSION", "UpsertResult",
-           "PageRecord", "MIGRATIONS"]
+           "PageRecord"]
 
 
 class Store(Documents, Pages, Runs, Index, Search):
