@@ -22,9 +22,9 @@ from .corpus import add_documents, relevance_seeds
 from .decode import decode_bytes
 from .document import Document, doc_id_for_url
 from .normalize import get_normalizer
+from .page import Page
 from .parallel import AttachmentJob, PageJob, make_made, model_of, worker_pool
 from .process import NotArticle, SiteHints
-from .store import PageRecord
 
 __all__ = ["DocumentPipeline", "StorePipeline", "COUNT_PREFIX"]
 
@@ -133,7 +133,7 @@ class StorePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("DJ_BATCH_SIZE", 50)
-        self.pages: list[PageRecord] = []
+        self.pages: list[Page] = []
         self.docs: list[Document] = []
         self.entries = {}  # doc_id -> IndexEntry made beside the document
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -166,7 +166,7 @@ class StorePipeline:
             reason = outcome.reason if isinstance(outcome, NotArticle) else "unprocessed"
             _count(stats, item.site, reason)
         page_kind = item.kind
-        self.pages.append(PageRecord(
+        self.pages.append(Page(
             url=item.url, final_url=item.final_url, site=item.site, status=item.status, body=item.body,
             kind=page_kind, reason=reason, fetched_at=item.fetched_at, content_type=item.content_type,
             # a PDF or Word file has no text encoding to record
@@ -177,7 +177,7 @@ class StorePipeline:
         for part in item.parts:
             # kept so that `djcrawl reprocess` can join the article again without the network;
             # like every page, a part names a document only if there is one
-            self.pages.append(PageRecord(
+            self.pages.append(Page(
                 url=part.url, final_url=part.final_url, site=item.site, status=part.status, body=part.body,
                 kind="article-part", reason=None, fetched_at=item.fetched_at, content_type=part.content_type,
                 encoding=decode_bytes(part.body, part.content_type)[1] if part.body else None,

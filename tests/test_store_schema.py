@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -148,3 +149,79 @@ def test_an_older_file_migrates_to_the_macros_of_macros_sql_and_answers_as_befor
     with Store(corpus, read_only=True) as store:
         assert answers(store.con, doc_ids) == before
     assert before[f"SELECT * FROM similar_to('{SEED_003}')"][0][0] == "reprint_of_003"
+
+
+SPP = "http://www.spp.gov.cn/spp/djgz/202012/"
+PEOPLE = "http://cpc.people.com.cn/n1/2024/0101/"
+#: pages of a schema-5 file: url -> (kind, what migration 6 fills in: parent_url, part_of, part_no)
+PAGES_5 = {
+    SPP + "t20201216_487654.shtml": ("article", (None, None, None)),
+    SPP + "t20201216_487654_1.shtml": ("article-part", (None, SPP + "t20201216_487654.shtml", 1)),
+    SPP + "t20201216_487654_12.shtml": ("article-part", (None, SPP + "t20201216_487654.shtml", 12)),
+    PEOPLE + "c64387-31957620-2.html": ("article-part", (None, PEOPLE + "c64387-31957620.html", 2)),
+    SPP + "part_without_number.shtml": ("article-part", (None, None, None)),
+    SPP + "W020201216_1.pdf": ("attachment", (SPP + "t20201216_487654.shtml", None, None)),
+    SPP + "W020201216_2.doc": ("attachment", (None, None, None)),  # unreadable: no document names its article
+    SPP + "index_1.shtml": ("list", (None, None, None)),
+    SPP + "t20201217_1.shtml": ("article", (None, None, None)),
+}
+
+
+def _snapshot(con, skip_pages_columns=()) -> dict:
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1").fetchall()]
+    rows = {}
+    for table in tables:
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? "
+            "ORDER BY column_index", [table]).fetchall()]
+        kept = ", ".join(c for c in columns if not (table == "pages" and c in skip_pages_columns))
+        rows[table] = (columns, con.execute(
+            f"SELECT {kept} FROM {table} ORDER BY {'applied_at' if table == 'schema_version' else 'ALL'}").fetchall())
+    indexes = con.execute("SELECT index_name, table_name, sql FROM duckdb_indexes() ORDER BY 1").fetchall()
+    return {"rows": rows, "indexes": indexes}
+
+
+def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_holds(corpus, tmp_path):
+    from pipelines.document import doc_id_for_url
+
+    old = tmp_path / "v5.duckdb"
+    con = build(old, 5)
+    copy_tables(con, corpus)
+    article, attachment = SPP + "t20201216_487654.shtml", SPP + "W020201216_1.pdf"
+    for doc_id, origin, url, parent in ((doc_id_for_url(article), "crawl", article, None),
+                                        (doc_id_for_url(attachment), "attachment", attachment, article)):
+        con.execute("""INSERT INTO documents (doc_id, origin, site, url, parent_url, text, text_original, script,
+                                              content_hash, loaded_at)
+                       VALUES (?, ?, 'spp', ?, ?, '正文', '正文', 'hans', 'h', now())""", [doc_id, origin, url, parent])
+    for url, (kind, _) in PAGES_5.items():
+        con.execute("""INSERT INTO pages (url, site, status, kind, fetched_at, body, doc_id)
+                       VALUES (?, 'spp', 200, ?, now(), ?, ?)""",
+                    [url, kind, zlib.compress(url.encode()), doc_id_for_url(url) if url in (article, attachment) else None])
+    before = _snapshot(con)
+    con.close()
+
+    with Store(old) as store:
+        assert store.schema_version == 6
+        after = _snapshot(store.con, skip_pages_columns=("parent_url", "part_of", "part_no"))
+        filled = {p.url: (p.parent_url, p.part_of, p.part_no) for p in store.iter_pages()}
+        assert store.get_page(attachment).parent_url == article
+    assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
+    # nothing else changed: the three columns at the end of pages, the record of macros.sql,
+    # and schema 6 are all that is new
+    columns, rows = after["rows"].pop("pages")
+    assert columns == before["rows"]["pages"][0] + ["parent_url", "part_of", "part_no"]
+    assert rows == before["rows"].pop("pages")[1]
+    assert after["rows"].pop("store_macros")[1]
+    versions = after["rows"]["schema_version"][1]
+    assert [v for v, _ in versions] == [1, 2, 3, 4, 5, 6] and versions[:5] == before["rows"]["schema_version"][1]
+    after["rows"].pop("schema_version"), before["rows"].pop("schema_version")
+    assert after == before
+
+
+def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():
+    import tomllib
+
+    patterns = {tomllib.loads(p.read_text(encoding="utf-8"))["article"].get("part_url", "{stem}_{n}.{ext}")
+                for p in (ROOT / "seeds" / "sites").glob("*.toml")}
+    assert patterns <= {"{stem}_{n}.{ext}", "{stem}-{n}.{ext}"}

@@ -15,13 +15,12 @@ from .connection import DEFAULT_DB, StoreError, default_db_path
 from . import schema
 from .documents import Documents, UpsertResult
 from .index import Index
-from .pages import PageRecord, Pages
+from .pages import Pages
 from .runs import Runs
 from .schema import SCHEMA_VERSION
 from .search import Search
 
-__all__ = ["Store", "StoreError", "DEFAULT_DB", "default_db_path", "SCHEMA_VERSION", "UpsertResult",
-           "PageRecord"]
+__all__ = ["Store", "StoreError", "DEFAULT_DB", "default_db_path", "SCHEMA_VERSION", "UpsertResult"]
 
 
 class Store(Documents, Pages, Runs, Index, Search):

@@ -1,5 +1,6 @@
 """``pages``: every fetched page kept raw (zlib-compressed body, validators, why it made
-no document), so that documents can be rebuilt without the network."""
+no document, the article it belongs to), so that documents can be rebuilt without the
+network. A row is a :class:`~pipelines.page.Page`, in and out."""
 
 from __future__ import annotations
 
@@ -7,21 +8,22 @@ import datetime as dt
 import hashlib
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ..page import Page
 from .connection import Connection
 
-__all__ = ["Pages", "PageRecord"]
+__all__ = ["Pages"]
 
 _PAGE_COLUMNS = [
     "url", "final_url", "site", "status", "kind", "reason", "fetched_at", "encoding",
     "content_type", "etag", "last_modified", "content_hash", "body", "run_id", "doc_id",
+    "parent_url", "part_of", "part_no",
 ]
 _PAGE_SCHEMA = pa.schema(
     [
-        (name, pa.int32() if name == "status"
+        (name, pa.int32() if name in ("status", "part_no")
          else pa.timestamp("us") if name == "fetched_at"
          else pa.binary() if name == "body"
          else pa.string())
@@ -30,30 +32,11 @@ _PAGE_SCHEMA = pa.schema(
 )
 
 
-@dataclass
-class PageRecord:
-    """One fetched page as stored in ``pages``; ``body`` is the raw, uncompressed bytes."""
-
-    url: str
-    site: str | None
-    status: int
-    body: bytes
-    final_url: str | None = None
-    kind: str | None = None
-    reason: str | None = None
-    fetched_at: dt.datetime | None = None
-    encoding: str | None = None
-    content_type: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    run_id: str | None = None
-    doc_id: str | None = None
-
-
 class Pages(Connection):
 
-    def put_pages(self, pages: Sequence[PageRecord]) -> None:
-        """Store fetched pages (compressed) in one transaction, replacing earlier fetches of a URL."""
+    def put_pages(self, pages: Sequence[Page]) -> None:
+        """Store fetched pages (compressed) in one transaction, replacing earlier fetches of a URL.
+        A page's ``parts`` are not looked at: the caller passes them as pages of their own."""
         latest = {p.url: p for p in pages}
         if not latest:
             return
@@ -66,6 +49,7 @@ class Pages(Connection):
                 "last_modified": p.last_modified,
                 "content_hash": hashlib.sha256(p.body).hexdigest()[:32],
                 "body": zlib.compress(p.body, 6), "run_id": p.run_id, "doc_id": p.doc_id,
+                "parent_url": p.parent_url, "part_of": p.part_of, "part_no": p.part_no,
             }
             for name in _PAGE_COLUMNS:
                 rows[name].append(values[name])
@@ -90,14 +74,14 @@ class Pages(Connection):
         row = self.con.execute("SELECT etag, last_modified FROM pages WHERE url = ?", [url]).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
-    def get_page(self, url: str) -> PageRecord | None:
+    def get_page(self, url: str) -> Page | None:
         """The stored page of a URL (body decompressed): a 304 answer is read from here."""
         for page in self.iter_pages(url=url):
             return page
         return None
 
     def iter_pages(self, site: str | None = None, kind: str | None = None, batch: int = 500,
-                   url: str | None = None) -> Iterator[PageRecord]:
+                   url: str | None = None) -> Iterator[Page]:
         """Stored pages with their bodies decompressed, in URL order, fetched in batches."""
         where, params = [], []
         if url is not None:
@@ -118,7 +102,7 @@ class Pages(Connection):
             clause = ("WHERE " + " AND ".join(conds)) if conds else ""
             rows = self.con.execute(
                 f"""SELECT url, site, status, body, final_url, kind, reason, fetched_at, encoding,
-                           content_type, etag, last_modified, run_id, doc_id
+                           content_type, etag, last_modified, run_id, doc_id, parent_url, part_of, part_no
                     FROM pages {clause} ORDER BY url LIMIT {int(batch)}""",
                 params + ([after] if after is not None else []),
             ).fetchall()
@@ -126,8 +110,9 @@ class Pages(Connection):
                 return
             after = rows[-1][0]
             for r in rows:
-                yield PageRecord(
+                yield Page(
                     url=r[0], site=r[1], status=r[2], body=zlib.decompress(r[3]) if r[3] else b"",
                     final_url=r[4], kind=r[5], reason=r[6], fetched_at=r[7], encoding=r[8],
                     content_type=r[9], etag=r[10], last_modified=r[11], run_id=r[12], doc_id=r[13],
+                    parent_url=r[14], part_of=r[15], part_no=r[16],
                 )

@@ -83,7 +83,7 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
         final_url       VARCHAR,
         site            VARCHAR,
         status          INTEGER,
-        kind            VARCHAR,   -- 'article', 'list', 'other'
+        kind            VARCHAR,   -- one of pipelines.page.PAGE_KINDS
         reason          VARCHAR,   -- why a page is not a document ('list-page', 'empty', ...)
         fetched_at      TIMESTAMP,
         encoding        VARCHAR,
@@ -157,9 +157,23 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
     # 4 -> 5: MinHash signatures with a shingle hash NumPy computes for a whole text at
     # once (pipelines/index/fingerprint.py): the stored ones, and their bands, computed again.
     _refingerprint,
-    # 5 -> 6: the record of macros.sql (the sha256 of the file last run, and the macros
-    # and views it defined), so that a writing open runs it again when it changed.
-    """
+    # 5 -> 6: what the crawl knew about a page and its row lost: the article page linking
+    # an attachment, and the first page and number of an article's later part. Rows stored
+    # before get them from what else the file holds: an attachment's article is named by
+    # the document made from it (doc_id of the same URL), a part's by its URL, whose last
+    # `_<n>` or `-<n>` before the extension is the part number (the `part_url` patterns of
+    # seeds/sites: `{stem}_{n}.{ext}`, and `{stem}-{n}.{ext}` for people.cn).
+    # And the record of macros.sql (the sha256 of the file last run, and the macros and
+    # views it defined), so that a writing open runs it again when it changed.
+    r"""
+    ALTER TABLE pages ADD COLUMN parent_url VARCHAR;
+    ALTER TABLE pages ADD COLUMN part_of VARCHAR;
+    ALTER TABLE pages ADD COLUMN part_no INTEGER;
+    UPDATE pages SET parent_url = d.parent_url FROM documents d
+        WHERE pages.kind = 'attachment' AND d.doc_id = 'u_' || left(sha256(pages.url), 16);
+    UPDATE pages SET part_of = regexp_replace(url, '[_-](\d+)\.(\w+)$', '.\2'),
+                     part_no = regexp_extract(url, '[_-](\d+)\.\w+$', 1)::INTEGER
+        WHERE kind = 'article-part' AND regexp_matches(url, '[_-]\d+\.\w+$');
     CREATE TABLE store_macros (sha256 VARCHAR NOT NULL, objects VARCHAR[] NOT NULL, applied_at TIMESTAMP NOT NULL);
     """,
 ]
