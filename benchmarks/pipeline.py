@@ -218,13 +218,14 @@ def run_reprocess(n: int, directory: Path) -> dict:
     import subprocess
 
     from pipelines.document import doc_id_for_url
-    from pipelines.store import PageRecord, Store
+    from pipelines.page import Page
+    from pipelines.store import Store
 
     db = directory / f"reprocess-{n}.duckdb"
     with Store(db) as store:
         for start in range(0, n, BATCH):
-            store.put_pages([PageRecord(url=p.url, site="bench", status=200, body=p.body, kind="article",
-                                        content_type=p.content_type, doc_id=doc_id_for_url(p.url))
+            store.put_pages([Page(url=p.url, site="bench", status=200, body=p.body, kind="article",
+                                  content_type=p.content_type, doc_id=doc_id_for_url(p.url))
                              for p in corpus.pages(min(n, start + BATCH), start)])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()

@@ -92,7 +92,8 @@ def arrow_vs_executemany(directory: Path, docs: list) -> dict:
     import duckdb
 
     from pipelines.document import content_hash
-    from pipelines.store import _DOC_COLUMNS, Store
+    from pipelines.store import Store
+    from pipelines.store.documents import _DOC_COLUMNS
 
     with Store(directory / "arrow.duckdb") as store:
         t = time.process_time()

@@ -147,7 +147,7 @@ def test_a_schema_2_file_migrates_and_answers_the_same(db, tmp_path, capsys):
     # integer term ids (4), signatures and bands computed again (5).
     import duckdb
 
-    from pipelines.store import MIGRATIONS
+    from pipelines.store.schema import MIGRATIONS
 
     old = tmp_path / "v2.duckdb"
     con = duckdb.connect(str(old))

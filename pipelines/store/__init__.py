@@ -1,0 +1,42 @@
+"""The DuckDB store: the only package that knows the schema or writes SQL.
+
+Everything else calls the methods of :class:`Store`, one class made of one part per
+subject: ``documents``, ``pages``, ``runs``, ``index`` (fingerprints, bands, postings,
+reprint clusters, relevance) and ``search``, all on the connection of ``connection``.
+``schema`` migrates the tables; ``macros.sql`` holds every SQL macro and view.
+"""
+
+from __future__ import annotations
+
+import os
+
+# first: it sets DuckDB's allocator options, which must be in place before duckdb loads
+from .connection import DEFAULT_DB, StoreError, default_db_path
+from . import schema
+from .documents import Documents, UpsertResult
+from .index import Index
+from .pages import Pages
+from .runs import Runs
+from .schema import SCHEMA_VERSION
+from .search import Search
+
+__all__ = ["Store", "StoreError", "DEFAULT_DB", "default_db_path", "SCHEMA_VERSION", "UpsertResult"]
+
+
+class Store(Documents, Pages, Runs, Index, Search):
+    """A DuckDB file holding the corpus. Use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+        super().__init__(path, read_only=read_only)
+        try:
+            schema.prepare(self)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "Store":
+        return self
+
+    @property
+    def schema_version(self) -> int:
+        return schema.version(self)

@@ -1,0 +1,227 @@
+"""The store's schema on real DuckDB files: ``macros.sql`` (every macro and view once,
+run again when it changes), and files of every older schema migrated by this code."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import zlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.seeds import load_seed_dir
+from pipelines.store import SCHEMA_VERSION, Store, StoreError
+from pipelines.store import macros
+from pipelines.store.schema import MIGRATIONS
+from store_history import build, copy_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+MACROS_SQL = (ROOT / "pipelines" / "store" / "macros.sql").read_text(encoding="utf-8")
+SEED_003 = "003_a1f4537977f397c3"
+
+#: what users and the search commands call (README, "Search and similar"), and the two
+#: scalar macros BM25 is written in
+EXPECTED = {"bm25_idf", "bm25_term", "bm25_stats", "bm25_terms", "query_terms", "search_bm25", "similar_source",
+            "similar_scores", "fingerprint_jaccard", "similar_weighted", "similar_to", "doc_terms", "reprint_clusters"}
+
+#: SQL a user may run, each answering from the macros and views
+QUERIES = [
+    *[f"SELECT * FROM search_bm25('{q}')" for q in ("卫东区党建", "检察院党建", "足球比赛", "三会一课")],
+    "SELECT * FROM bm25_terms(['检察院', '党建']) ORDER BY score DESC, doc_id",
+    "SELECT query_terms('检察院党建')",
+    "SELECT * FROM reprint_clusters ORDER BY original",
+    "SELECT count(*), sum(tf) FROM doc_terms",
+]
+
+
+def catalog(con) -> set[str]:
+    """The macros and views of a file (not DuckDB's own)."""
+    return {r[0] for r in con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE NOT internal AND database_name = current_database() "
+        "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+    ).fetchall()}
+
+
+def answers(con, doc_ids) -> dict[str, list]:
+    queries = QUERIES + [f"SELECT * FROM similar_to('{d}')" for d in doc_ids]
+    return {q: [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in con.execute(q).fetchall()]
+            for q in queries}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """A file of today: the five seed reports, a reprint of 003 and a sports report."""
+    seeds = tmp_path_factory.mktemp("seeds")
+    for path in [*(ROOT / "seeds" / "documents").glob("*.txt"), *(ROOT / "tests" / "fixtures" / "dedup").glob("*.txt")]:
+        shutil.copy(path, seeds / path.name)
+    db = tmp_path_factory.mktemp("corpus") / "corpus.duckdb"
+    with Store(db) as store:
+        load_seed_dir(store, seeds)
+        assert store.query("SELECT count(*) FROM reprint_clusters")[1] == [(1,)]
+    return db
+
+
+def test_macros_sql_defines_every_macro_and_view_once_and_no_migration_defines_any():
+    creates = re.findall(r"^CREATE\b.*", MACROS_SQL, re.MULTILINE)
+    assert creates and all(re.match(r"CREATE OR REPLACE (MACRO|VIEW) \w+", c) for c in creates)
+    names = macros.defined_names(MACROS_SQL)
+    assert len(names) == len(creates) == len(set(names))
+    assert set(names) == EXPECTED
+    # the BM25 weight is written once, and used by every score
+    assert MACROS_SQL.count("+ 0.5") == 2 and MACROS_SQL.count("ln(1 +") == 1 and MACROS_SQL.count("2.2") == 1
+    assert MACROS_SQL.count("bm25_term(") == 3 and MACROS_SQL.count("bm25_idf(") == 3
+    for step in MIGRATIONS:
+        assert callable(step) or not re.search(r"\b(MACRO|VIEW)\b", step)
+
+
+def test_a_new_file_holds_exactly_the_macros_of_macros_sql(tmp_path):
+    with Store(tmp_path / "new.duckdb") as store:
+        assert catalog(store.con) == EXPECTED
+        (sha, objects), = store.con.execute("SELECT sha256, objects FROM store_macros").fetchall()
+    assert sha == hashlib.sha256(MACROS_SQL.encode("utf-8")).hexdigest()
+    assert {o.rpartition(" ")[2] for o in objects} == EXPECTED
+    assert "MACRO TABLE similar_to" in objects and "MACRO bm25_term" in objects and "VIEW doc_terms" in objects
+
+
+def test_macros_sql_runs_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    db = tmp_path / "m.duckdb"
+    with Store(db) as store:
+        first = store.con.execute("SELECT applied_at FROM store_macros").fetchall()
+        store.con.execute("DROP MACRO TABLE similar_to")
+    with Store(db) as store:  # the same file: not run again
+        assert store.con.execute("SELECT applied_at FROM store_macros").fetchall() == first
+        assert "similar_to" not in catalog(store.con)
+
+    changed = MACROS_SQL + "\nCREATE OR REPLACE MACRO answer() AS 42;\n"
+    monkeypatch.setattr(macros, "macros_sql", lambda: changed)
+    with Store(db, read_only=True) as store:  # read-only: what the file holds
+        assert "answer" not in catalog(store.con) and "similar_to" not in catalog(store.con)
+    with Store(db) as store:  # a writing open runs the changed file
+        assert store.query("SELECT answer()")[1] == [(42,)]
+        assert catalog(store.con) == EXPECTED | {"answer"}
+        assert store.con.execute("SELECT sha256 FROM store_macros").fetchall() == [
+            (hashlib.sha256(changed.encode("utf-8")).hexdigest(),)]
+
+    monkeypatch.setattr(macros, "macros_sql", lambda: MACROS_SQL)
+    with Store(db) as store:  # a macro taken out of the file leaves the database too
+        assert catalog(store.con) == EXPECTED
+        assert store.con.execute("SELECT count(*) FROM store_macros").fetchone()[0] == 1
+
+
+def test_a_broken_macros_sql_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    db = tmp_path / "b.duckdb"
+    with Store(db):
+        pass
+    monkeypatch.setattr(macros, "macros_sql", lambda: MACROS_SQL + "\nCREATE OR REPLACE MACRO broken() AS TABLE SELECT * FROM nowhere;\n")
+    with pytest.raises(duckdb.Error):
+        Store(db)
+    monkeypatch.setattr(macros, "macros_sql", lambda: MACROS_SQL)
+    with Store(db, read_only=True) as store:
+        assert catalog(store.con) == EXPECTED
+        assert store.con.execute("SELECT sha256 FROM store_macros").fetchone()[0] == hashlib.sha256(
+            MACROS_SQL.encode("utf-8")).hexdigest()
+
+
+@pytest.mark.parametrize("version", [2, 3, 4, 5])
+def test_an_older_file_migrates_to_the_macros_of_macros_sql_and_answers_as_before(corpus, tmp_path, version):
+    # the file exactly as the code of its schema wrote it (its own macros, redefined by
+    # later migrations), filled with the rows of the corpus
+    old = tmp_path / f"v{version}.duckdb"
+    con = build(old, version)
+    copy_tables(con, corpus)
+    doc_ids = [r[0] for r in con.execute("SELECT doc_id FROM documents ORDER BY doc_id").fetchall()]
+    before = answers(con, doc_ids)
+    # before 4, doc_terms was a table and "more like this" one macro
+    assert catalog(con) == EXPECTED - {"bm25_idf", "bm25_term"} - (
+        {"similar_scores", "fingerprint_jaccard", "doc_terms"} if version < 4 else set())
+    con.close()
+    with pytest.raises(StoreError, match="open it once for writing"):
+        Store(old, read_only=True)
+
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert catalog(store.con) == EXPECTED
+        after = answers(store.con, doc_ids)
+    assert after == before
+    with Store(corpus, read_only=True) as store:
+        assert answers(store.con, doc_ids) == before
+    assert before[f"SELECT * FROM similar_to('{SEED_003}')"][0][0] == "reprint_of_003"
+
+
+SPP = "http://www.spp.gov.cn/spp/djgz/202012/"
+PEOPLE = "http://cpc.people.com.cn/n1/2024/0101/"
+#: pages of a schema-5 file: url -> (kind, what migration 6 fills in: parent_url, part_of, part_no)
+PAGES_5 = {
+    SPP + "t20201216_487654.shtml": ("article", (None, None, None)),
+    SPP + "t20201216_487654_1.shtml": ("article-part", (None, SPP + "t20201216_487654.shtml", 1)),
+    SPP + "t20201216_487654_12.shtml": ("article-part", (None, SPP + "t20201216_487654.shtml", 12)),
+    PEOPLE + "c64387-31957620-2.html": ("article-part", (None, PEOPLE + "c64387-31957620.html", 2)),
+    SPP + "part_without_number.shtml": ("article-part", (None, None, None)),
+    SPP + "W020201216_1.pdf": ("attachment", (SPP + "t20201216_487654.shtml", None, None)),
+    SPP + "W020201216_2.doc": ("attachment", (None, None, None)),  # unreadable: no document names its article
+    SPP + "index_1.shtml": ("list", (None, None, None)),
+    SPP + "t20201217_1.shtml": ("article", (None, None, None)),
+}
+
+
+def _snapshot(con, skip_pages_columns=()) -> dict:
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1").fetchall()]
+    rows = {}
+    for table in tables:
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? "
+            "ORDER BY column_index", [table]).fetchall()]
+        kept = ", ".join(c for c in columns if not (table == "pages" and c in skip_pages_columns))
+        rows[table] = (columns, con.execute(
+            f"SELECT {kept} FROM {table} ORDER BY {'applied_at' if table == 'schema_version' else 'ALL'}").fetchall())
+    indexes = con.execute("SELECT index_name, table_name, sql FROM duckdb_indexes() ORDER BY 1").fetchall()
+    return {"rows": rows, "indexes": indexes}
+
+
+def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_holds(corpus, tmp_path):
+    from pipelines.document import doc_id_for_url
+
+    old = tmp_path / "v5.duckdb"
+    con = build(old, 5)
+    copy_tables(con, corpus)
+    article, attachment = SPP + "t20201216_487654.shtml", SPP + "W020201216_1.pdf"
+    for doc_id, origin, url, parent in ((doc_id_for_url(article), "crawl", article, None),
+                                        (doc_id_for_url(attachment), "attachment", attachment, article)):
+        con.execute("""INSERT INTO documents (doc_id, origin, site, url, parent_url, text, text_original, script,
+                                              content_hash, loaded_at)
+                       VALUES (?, ?, 'spp', ?, ?, '正文', '正文', 'hans', 'h', now())""", [doc_id, origin, url, parent])
+    for url, (kind, _) in PAGES_5.items():
+        con.execute("""INSERT INTO pages (url, site, status, kind, fetched_at, body, doc_id)
+                       VALUES (?, 'spp', 200, ?, now(), ?, ?)""",
+                    [url, kind, zlib.compress(url.encode()), doc_id_for_url(url) if url in (article, attachment) else None])
+    before = _snapshot(con)
+    con.close()
+
+    with Store(old) as store:
+        assert store.schema_version == 6
+        after = _snapshot(store.con, skip_pages_columns=("parent_url", "part_of", "part_no"))
+        filled = {p.url: (p.parent_url, p.part_of, p.part_no) for p in store.iter_pages()}
+        assert store.get_page(attachment).parent_url == article
+    assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
+    # nothing else changed: the three columns at the end of pages, the record of macros.sql,
+    # and schema 6 are all that is new
+    columns, rows = after["rows"].pop("pages")
+    assert columns == before["rows"]["pages"][0] + ["parent_url", "part_of", "part_no"]
+    assert rows == before["rows"].pop("pages")[1]
+    assert after["rows"].pop("store_macros")[1]
+    versions = after["rows"]["schema_version"][1]
+    assert [v for v, _ in versions] == [1, 2, 3, 4, 5, 6] and versions[:5] == before["rows"]["schema_version"][1]
+    after["rows"].pop("schema_version"), before["rows"].pop("schema_version")
+    assert after == before
+
+
+def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():
+    import tomllib
+
+    patterns = {tomllib.loads(p.read_text(encoding="utf-8"))["article"].get("part_url", "{stem}_{n}.{ext}")
+                for p in (ROOT / "seeds" / "sites").glob("*.toml")}
+    assert patterns <= {"{stem}_{n}.{ext}", "{stem}-{n}.{ext}"}
