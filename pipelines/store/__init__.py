@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 # first: it sets DuckDB's allocator options, which must be in place before duckdb loads
-from .connection import DEFAULT_DB, StoreError, default_db_path
+from .connection import StoreError
 from . import schema
 from .documents import Documents, UpsertResult
 from .index import Index
@@ -20,7 +20,7 @@ from .runs import Runs
 from .schema import SCHEMA_VERSION
 from .search import Search
 
-__all__ = ["Store", "StoreError", "DEFAULT_DB", "default_db_path", "SCHEMA_VERSION", "UpsertResult"]
+__all__ = ["Store", "StoreError", "SCHEMA_VERSION", "UpsertResult"]
 
 
 class Store(Documents, Pages, Runs, Index, Search):

@@ -28,9 +28,8 @@ import pyarrow as pa  # noqa: E402
 
 from ..errors import DjcrawlError  # noqa: E402
 
-__all__ = ["Connection", "StoreError", "DEFAULT_DB", "default_db_path", "NO_ZSTD"]
+__all__ = ["Connection", "StoreError", "NO_ZSTD"]
 
-DEFAULT_DB = "data/djcrawl.duckdb"
 
 # DuckDB stores long strings (a report's text) with ZSTD over a whole column segment of
 # up to ~2,000 rows: reading ONE document's text then decompresses all of them. At 10,000
@@ -44,11 +43,6 @@ NO_ZSTD = "SET disabled_compression_methods = 'zstd'"
 
 class StoreError(DjcrawlError):
     """The database cannot be opened or used; the message says why in one line."""
-
-
-def default_db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """``--db`` wins, then ``DJCRAWL_DB``, then ``data/djcrawl.duckdb``."""
-    return Path(explicit or os.environ.get("DJCRAWL_DB") or DEFAULT_DB)
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
