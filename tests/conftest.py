@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 
@@ -12,3 +14,12 @@ def mirror():
 
     with MirrorServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_crawl_outlives_its_test():
+    """A crawl child process (tests/faults/crawl.py) that a failing test left running is killed."""
+    yield
+    crawls = sys.modules.get("faults.crawl")
+    if crawls is not None:
+        crawls.kill_leftover_crawls()

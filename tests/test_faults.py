@@ -2,7 +2,7 @@
 
 One crawl of a site in the sx_jcy layout whose list links to healthy articles and
 to one article per fault (5xx, 404/410, stalls, slow and reset bodies, redirect
-loop, robots.txt, 50 MB pages, binary and lying gzip bodies, wrong charsets,
+loop, robots.txt, pages over the size limit, binary and lying gzip bodies, wrong charsets,
 broken tags, an empty 200; endless and self-linking list pages). Asserted on what
 is stored afterwards: every healthy article exactly once, nothing from a failed
 page, every failure counted by reason in crawl_run_counts. A second run on the
@@ -34,7 +34,7 @@ def crawled(tmp_path_factory):
         first = run_crawl(db, server.url)
         after_first = stored(db)
         requests_first = Counter(server.log)
-        # the second run meets quick failures where the first waited (stalls, 50 MB pages)
+        # the second run meets quick failures where the first waited (stalls, oversized pages)
         for name in ("stall", "slow-body", "huge-announced", "huge-streamed"):
             site.routes[site.case(name).path] = status(404)
         second = run_crawl(db, server.url)

@@ -1,7 +1,9 @@
 """The pages the offline mirror serves, built once from ``manifest.toml``.
 
-Pure: reads the manifest, the templates, the seed texts and the real fixture
-pages, and returns ``{url: MirrorPage}`` keyed by the real site URL. No server here.
+Pure: reads the manifest, the templates and the real saved pages (package data of
+``crawler.mirror``: ``manifest.toml``, ``templates/``, ``real_pages/``, read with
+:mod:`importlib.resources`) and the seed texts (:func:`seed_text`), and returns
+``{url: MirrorPage}`` keyed by the real site URL. No server here.
 """
 
 from __future__ import annotations
@@ -9,22 +11,41 @@ from __future__ import annotations
 import hashlib
 import html
 import math
-import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 from urllib.parse import urljoin, urlsplit
 
-__all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "MANIFEST"]
+__all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "seed_text",
+           "MANIFEST", "REAL_PAGES"]
 
-HERE = Path(__file__).resolve().parent
-MANIFEST = HERE / "manifest.toml"
-TEMPLATES = HERE / "templates"
+_PACKAGE = resources.files(__package__)
+MANIFEST = _PACKAGE / "manifest.toml"
+TEMPLATES = _PACKAGE / "templates"
+#: the real saved pages the manifest places (``fixture = "dir/name.html"``): copies of
+#: tests/fixtures/real_sites files, which tests/test_mirror.py holds equal byte for byte
+REAL_PAGES = _PACKAGE / "real_pages"
 
 
 def project_root() -> Path:
-    return HERE.parent.parent
+    """The source tree's root (where ``seeds/`` is), when running from a checkout."""
+    return Path(__file__).resolve().parent.parent.parent
+
+
+def seed_text(stem: str) -> str:
+    """The text of the seed report ``seeds/documents/<stem>.txt``, which built pages are made of.
+
+    The seeds are project data, not package data: they are read from the source tree.
+    An installed package (egg or wheel) has no ``seeds/`` beside it, so building the
+    mirror from one needs the seed texts shipped as package data (e.g. a
+    ``crawler/mirror/seeds/`` folder read with ``importlib.resources``, like
+    ``real_pages/``) or a configured seeds directory; this is the one place to change.
+    """
+    path = project_root() / "seeds" / "documents" / f"{stem}.txt"
+    return path.read_text(encoding="utf-8")
 
 
 @dataclass
@@ -82,8 +103,8 @@ createPageHTML($total, $cur, "$name", "$ext");
 </script>"""
 
 
-def _seed_paragraphs(root: Path, stem: str, skip_lines: int) -> list[str]:
-    text = (root / "seeds" / "documents" / f"{stem}.txt").read_text(encoding="utf-8")
+def _seed_paragraphs(stem: str, skip_lines: int) -> list[str]:
+    text = seed_text(stem)
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [ln for ln in lines[skip_lines:] if ln]
     return lines
@@ -149,11 +170,11 @@ def _attachment_page(f: MirrorAttachment) -> MirrorPage:
     return MirrorPage(200, body[:2048] if f.broken else body, content_type)
 
 
-def _built_article(root: Path, site_title: str, channel_title: str, a: dict,
+def _built_article(site_title: str, channel_title: str, a: dict,
                    files: list[MirrorAttachment] = ()) -> dict[str, bytes]:
     """A page in the site's layout from a seed text; ``parts`` > 1 splits it like a TRS multi-page article.
     ``files`` are linked at the end of the body (of its last part)."""
-    paragraphs = [] if a.get("empty") else _seed_paragraphs(root, a["seed"], a.get("skip_lines", 1))
+    paragraphs = [] if a.get("empty") else _seed_paragraphs(a["seed"], a.get("skip_lines", 1))
     parts = max(1, a.get("parts", 1))
     size = math.ceil(len(paragraphs) / parts)
     template = Template((TEMPLATES / a["template"]).read_text(encoding="utf-8"))
@@ -205,11 +226,9 @@ def _list_pages(site: dict, layout: dict, channel: dict, rows: list[dict]) -> di
     return out
 
 
-def build_mirror(root: Path | None = None, manifest: Path = MANIFEST) -> tuple[dict[str, MirrorPage], dict[str, MirrorSite]]:
+def build_mirror(manifest: Traversable = MANIFEST) -> tuple[dict[str, MirrorPage], dict[str, MirrorSite]]:
     """``({url: page}, {site name: site})`` for every site of the manifest."""
-    root = root or project_root()
     data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    fixtures = root / "tests" / "fixtures" / "real_sites"
     pages: dict[str, MirrorPage] = {}
     sites: dict[str, MirrorSite] = {}
     for name, site in data["sites"].items():
@@ -233,11 +252,11 @@ def build_mirror(root: Path | None = None, manifest: Path = MANIFEST) -> tuple[d
                 rows[a["channel"]].append(a)
                 ms.article_urls.append(a["url"])
             if "fixture" in a:
-                pages[a["url"]] = MirrorPage(200, (fixtures / a["fixture"]).read_bytes())
+                pages[a["url"]] = MirrorPage(200, REAL_PAGES.joinpath(*a["fixture"].split("/")).read_bytes())
             else:
                 ch_title = channels[a["channel"]]["title"]
                 files = [f for f in ms.attachments if f.page == a["url"]]
-                for url, body in _built_article(root, site["title"], ch_title, a, files).items():
+                for url, body in _built_article(site["title"], ch_title, a, files).items():
                     pages[url] = MirrorPage(200, body)
         for a in site.get("forbidden", []):
             rows[a["channel"]].append(a)

@@ -137,8 +137,8 @@ class _Server(ThreadingHTTPServer):
 class MirrorServer:
     """Serve the mirror on ``127.0.0.1`` in a background thread; use as a context manager."""
 
-    def __init__(self, root: Path | None = None, port: int = 0):
-        self.pages, self.sites = build_mirror(root)
+    def __init__(self, port: int = 0):
+        self.pages, self.sites = build_mirror()
         self.port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -10,14 +10,22 @@ writes whatever it likes to the socket (a status, a stall, half a body, a reset)
 then answer" is one behaviour. Every request is logged; the log is what the tests
 use to check retries and to time a kill ("after N articles served").
 
+No behaviour stands for "the crawler has done X by now" with a wall-clock wait: a
+page that must not be answered before the test has done something is held by a
+:class:`Gate` the test opens; a stall lasts until the server stops; a reset waits
+until the crawler's side holds the bytes sent before it.
+
 Binds to 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import array
+import fcntl
 import gzip
 import socket
 import struct
+import termios
 import threading
 import time
 from collections import Counter
@@ -25,7 +33,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-__all__ = ["FaultServer", "Behaviour", "page", "status", "flaky", "stall", "slow_body", "reset_mid_body",
+__all__ = ["FaultServer", "Behaviour", "Gate", "page", "status", "flaky", "stall", "slow_body", "reset_mid_body",
            "reset_then", "redirect", "huge", "lying_gzip", "truncated_gzip", "delayed"]
 
 Behaviour = Callable[["_Handler", int], None]
@@ -73,14 +81,57 @@ def flaky(failures: int, then: Behaviour, fail: Behaviour | None = None) -> Beha
     return serve
 
 
-def stall(seconds: float) -> Behaviour:
-    """Accept the request and say nothing for ``seconds`` (longer than the crawler waits)."""
+def stall() -> Behaviour:
+    """Accept the request and never answer (until the server stops): only the crawler's
+    DOWNLOAD_TIMEOUT ends the download."""
 
     def serve(h, attempt):
-        h.server.wait(seconds)
-        h.close_connection = True
+        h.server.wait_stop()
 
     return serve
+
+
+class Gate:
+    """Holds the answers of the behaviours it wraps until the test opens it.
+
+    ``gate.hold(behaviour)`` answers with ``behaviour`` once the gate is open; the first
+    ``free`` requests through the gate's behaviours (all paths together) pass at once.
+    A request held when the server stops gets no answer. So "the crawl cannot have
+    these pages before the test has done X" is an order of events, not a delay.
+    """
+
+    def __init__(self, free: int = 0):
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        self._free = free
+        self.passed = 0
+        self.waiting = 0
+
+    def open(self) -> None:
+        self._open.set()
+
+    @property
+    def is_open(self) -> bool:
+        return self._open.is_set()
+
+    def hold(self, then: Behaviour) -> Behaviour:
+        def serve(h, attempt):
+            with self._lock:
+                free = self._free > 0
+                if free:
+                    self._free -= 1
+                    self.passed += 1
+                else:
+                    self.waiting += 1
+            if not free:
+                try:
+                    h.server.wait_for(self._open)
+                finally:
+                    with self._lock:
+                        self.waiting -= 1
+            then(h, attempt)
+
+        return serve
 
 
 def delayed(seconds: float, then: Behaviour) -> Behaviour:
@@ -93,21 +144,35 @@ def delayed(seconds: float, then: Behaviour) -> Behaviour:
     return serve
 
 
-def slow_body(body: bytes, seconds: float, chunks: int = 20) -> Behaviour:
-    """Headers at once, then the body dribbled out over ``seconds``."""
+def slow_body(body: bytes, chunks: int = 20, pause: float = 0.5) -> Behaviour:
+    """Headers at once, then the body dribbled out a chunk every ``pause`` seconds, and its
+    last chunk never (until the server stops): the download is alive but never ends."""
 
     def serve(h, attempt):
         _headers(h, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(body))})
         step = max(1, len(body) // chunks)
-        for i in range(0, len(body), step):
+        for i in range(0, len(body) - step, step):
             h.wfile.write(body[i:i + step])
             h.wfile.flush()
-            h.server.wait(seconds / chunks)
+            h.server.wait(pause)
+        h.server.wait_stop()
 
     return serve
 
 
+def _unsent(sock: socket.socket) -> int:
+    """Bytes written to ``sock`` that the peer has not acknowledged yet (Linux SIOCOUTQ)."""
+    count = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, count)
+    return count[0]
+
+
 def _reset(h: "_Handler") -> None:
+    # Only once the crawler's side has every byte sent so far: a reset discards what is
+    # still unsent, and the fault is "half a body, then a reset" (Linux still delivers the
+    # bytes received before the RST to the reader, then ECONNRESET).
+    while _unsent(h.connection) and not h.server.stopping.is_set():
+        time.sleep(0.002)
     # SO_LINGER with a zero timeout: close() sends RST instead of FIN
     h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     h.connection.close()
@@ -121,7 +186,6 @@ def reset_mid_body(body: bytes) -> Behaviour:
         _headers(h, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(body))})
         h.wfile.write(body[: len(body) // 2])
         h.wfile.flush()
-        time.sleep(0.05)
         _reset(h)
 
     return serve
@@ -225,6 +289,16 @@ class _Server(ThreadingHTTPServer):
     def wait(self, seconds: float) -> None:
         if self.stopping.wait(seconds):
             raise _Stop
+
+    def wait_for(self, event: threading.Event) -> None:
+        """Until ``event`` is set; raises _Stop if the server stops first."""
+        while not event.wait(0.05):
+            if self.stopping.is_set():
+                raise _Stop
+
+    def wait_stop(self) -> None:
+        self.stopping.wait()
+        raise _Stop
 
 
 class FaultServer:

@@ -28,8 +28,8 @@ __all__ = ["SITE", "Case", "FaultSite", "build_fault_site", "build_paged_site", 
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "sx_jcy"
-#: Big enough to be cut by DOWNLOAD_MAXSIZE (20 MB), small enough to serve in a second.
-HUGE = 50 * 1024 * 1024
+#: Well over the suite's DOWNLOAD_MAXSIZE (2 MB, faults.crawl.FAST): cut by it, not by the timeout.
+HUGE = 5 * 1024 * 1024
 
 
 def seed_paragraphs() -> list[str]:
@@ -133,8 +133,8 @@ def _sentence(paragraph: str) -> str:
     return paragraph[mid - 12: mid + 12]
 
 
-def build_fault_site(n_good: int = 8, *, article_delay: float = 0.0) -> FaultSite:
-    """The site of the fault suite; ``article_delay`` slows every article (crash tests)."""
+def build_fault_site(n_good: int = 8) -> FaultSite:
+    """The site of the fault suite."""
     cfg = load_sites([SITE])[0]
     channel = cfg.start_urls[0]
     base = urljoin(channel, "./")
@@ -193,8 +193,8 @@ def build_fault_site(n_good: int = 8, *, article_delay: float = 0.0) -> FaultSit
         add(f"http-{code}", s.status(code), reason=f"http-{code}", requests=3)  # RETRY_TIMES = 2
     for code in (404, 410):
         add(f"http-{code}", s.status(code), reason=f"http-{code}", requests=1)
-    add("stall", s.stall(30), reason="error-DownloadTimeoutError", requests=3)
-    add("slow-body", s.slow_body(doc.encode(), 30), reason="error-DownloadTimeoutError", requests=3)
+    add("stall", s.stall(), reason="error-DownloadTimeoutError", requests=3)
+    add("slow-body", s.slow_body(doc.encode()), reason="error-DownloadTimeoutError", requests=3)
     add("reset-mid-body", s.reset_mid_body(doc.encode()), reason="error-ResponseDataLossError", requests=3)
     loop_a, loop_b = article_url(), article_url()
     add("redirect-loop", s.redirect(loop_b), reason="redirect-loop", url=loop_a)
@@ -222,16 +222,13 @@ def build_fault_site(n_good: int = 8, *, article_delay: float = 0.0) -> FaultSit
         routes[path] = s.page(list_html(page_rows, n, n + 2, extra).encode())
     robots = f"User-agent: *\nDisallow: {urlsplit(forbidden).path}\n".encode()
     routes["/robots.txt"] = s.page(robots, "text/plain")
-    if article_delay:
-        for c in cases:
-            routes[c.path] = s.delayed(article_delay, routes[c.path])
     return FaultSite(cfg, cases, routes, list_paths, robots)
 
 
 def build_paged_site(n_articles: int = 16, per_page: int = 4) -> FaultSite:
     """A healthy site: ``n_articles`` articles, ``per_page`` rows a list page, a pager that ends.
 
-    The crash tests slow pages down by replacing routes (``site.routes[path] = ...``);
+    The crash tests hold pages back by replacing routes (``site.routes[path] = ...``);
     the running server reads the dict on each request.
     """
     cfg = load_sites([SITE])[0]
