@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unicodedata
 from pathlib import Path
 
@@ -31,7 +30,7 @@ REFRESHED = ("spp", "spp_12309")
 
 
 def djcrawl(mirror, *args, timeout=180) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DJCRAWL_MIRROR_URL": mirror.url}
+    env = {**os.environ, "DJ_MIRROR_URL": mirror.url}
     return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -49,22 +48,29 @@ def last_run(db: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def first_run(mirror, tmp_path_factory):
-    """``djcrawl demo`` into a new database; while it runs, a second crawl on the same file is tried."""
+    """``djcrawl demo`` into a new database; while it runs, a second crawl on the same file is tried.
+
+    The mirror holds the answer to one of the demo's first requests until the second crawl
+    has returned, so the demo is known to be crawling, its database open, meanwhile."""
     tmp = tmp_path_factory.mktemp("crawl")
     db, out_path, err_path = tmp / "dj.duckdb", tmp / "demo.out", tmp / "demo.err"
-    env = {**os.environ, "DJCRAWL_MIRROR_URL": mirror.url}
+    env = {**os.environ, "DJ_MIRROR_URL": mirror.url}
     start = len(mirror.log)
     args = [sys.executable, "-m", "crawler.cli", "demo", "--db", str(db)]
-    with open(out_path, "w") as out, open(err_path, "w") as err:
-        demo = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err)
+    held_url = CONFIGS["spp"].start_urls[0]
+    with mirror.hold(held_url) as hold:
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            demo = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err)
+        try:
+            # time limits here only turn a hang into a failure
+            assert hold.asked.wait(timeout=180), err_path.read_text()
+            refused = djcrawl(mirror, "crawl", "--mirror", "--db", str(db))
+            still_running = demo.poll() is None
+        except BaseException:
+            demo.kill()
+            raise
     try:
-        deadline = time.monotonic() + 60
-        while "crawling" not in err_path.read_text() and time.monotonic() < deadline:
-            assert demo.poll() is None, err_path.read_text()
-            time.sleep(0.05)
-        refused = djcrawl(mirror, "crawl", "--mirror", "--db", str(db))
-        still_running = demo.poll() is None
-        returncode = demo.wait(timeout=180)
+        returncode = demo.wait(timeout=300)
     finally:
         if demo.poll() is None:
             demo.kill()

@@ -12,11 +12,14 @@ and a few error pages, and logs every request it serves (tests read the log).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socketserver
 import ssl
 import tempfile
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -96,6 +99,10 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/robots.txt":
             return self._send(MirrorPage(200, self.server.robots.get(host, b""), "text/plain"), url, head)
         key = f"{parts.scheme}://{host}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+        held = self.server.held.get(key)
+        if held is not None:
+            held.asked.set()
+            held.released.wait()
         page = self.server.pages.get(key)
         if page is None:
             return self._send(MirrorPage(404, b"<html><body>404 Not Found</body></html>"), url, head)
@@ -132,6 +139,16 @@ class _Server(ThreadingHTTPServer):
     #: (method, URL, status, User-Agent) of every request served
     log: list[tuple[str, str, int, str]]
     log_lock: threading.Lock
+    #: URL -> the hold its requests wait on (MirrorServer.hold)
+    held: dict[str, "Hold"]
+
+
+@dataclass
+class Hold:
+    """A URL whose answers wait: ``asked`` is set once a request for it arrived."""
+
+    asked: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 class MirrorServer:
@@ -168,13 +185,28 @@ class MirrorServer:
         server.hosts = set(server.robots)
         server.ssl_context = ctx
         server.log, server.log_lock = [], threading.Lock()
+        server.held = {}
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="djcrawl-mirror", daemon=True)
         self._thread.start()
         return self
 
+    @contextlib.contextmanager
+    def hold(self, url: str) -> Iterator[Hold]:
+        """Requests for ``url`` (a real site URL) are answered only when the block ends, so a
+        crawl that asked for it is known to be still running until then."""
+        hold = Hold()
+        self._server.held[url] = hold
+        try:
+            yield hold
+        finally:
+            self._server.held.pop(url, None)
+            hold.released.set()
+
     def stop(self) -> None:
         if self._server is not None:
+            for hold in list(self._server.held.values()):
+                hold.released.set()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
