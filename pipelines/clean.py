@@ -29,9 +29,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from .dates import parse_date
 from .rules import BYLINE_KEYS, COLON, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, Rule, compiled
 
-__all__ = ["Cleaned", "clean_text", "parse_date", "split_names"]
+__all__ = ["Cleaned", "clean_text", "split_names"]
 
 #: Characters that end a sentence (or a paragraph that is complete).
 SENTENCE_END = "。!?!?…”’\"』」)):;;"
@@ -73,7 +74,7 @@ class _Meta:
             self.provenance.setdefault("authors", how)
             return
         if key == "published":
-            value = parse_date(value) if isinstance(value, str) else value
+            value = _text_date(value) if isinstance(value, str) else value
         if isinstance(value, str):
             value = value.strip(" ::|/")
         if value and key not in self.values:
@@ -83,22 +84,15 @@ class _Meta:
 
 # --------------------------------------------------------------------------- helpers
 
-_DATE_PARTS = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _ROLE_WORDS = compiled(ROLE)
+#: Dates lifted from the text may lie one day ahead of the machine's today (see
+#: pipelines.dates: the sites' clock runs ahead of a UTC machine's); the HTML's may not.
+DAYS_AHEAD = 1
 
 
-def parse_date(value: str, today: dt.date | None = None) -> dt.date | None:
-    """A byline date as a date; ``None`` if unreadable, before 1990 or in the future."""
-    m = _DATE_PARTS.search(value or "")
-    if not m:
-        return None
-    try:
-        day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-    if day.year < 1990 or day > (today or dt.date.today()) + dt.timedelta(days=1):
-        return None
-    return day
+def _text_date(value: str) -> dt.date | None:
+    """A byline date as a date; ``None`` if unreadable, before 1990 or after tomorrow."""
+    return parse_date(value, days_ahead=DAYS_AHEAD)
 
 
 def split_names(value: str) -> list[str]:
@@ -221,7 +215,7 @@ def _lift_byline(text: str, meta: _Meta) -> bool:
         target = BYLINE_KEYS.get(key)
         value = m.group("value").strip()
         if target == "published":
-            value = value if parse_date(value) else ""
+            value = value if _text_date(value) else ""
         if target and value:
             lifted.append((target, value, key))
     if not lifted and not any(BYLINE_KEYS.get(_canonical_key(m.group("key"))) is None for m in pairs):
@@ -328,7 +322,7 @@ def clean_text(text: str, html_meta: dict | None = None, html_provenance: dict[s
     values, provenance = dict(meta.values), dict(meta.provenance)
     for key, value in html_meta.items():
         if key == "published" and isinstance(value, str):
-            value = parse_date(value)
+            value = _text_date(value)
             if value is None:
                 continue
         values[key] = value

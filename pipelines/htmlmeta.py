@@ -25,11 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from .dates import parse_date, url_date
 from .htmltext import node_text
 
-__all__ = ["extract_meta", "clean_title", "parse_date", "plausible_name", "url_date"]
-
-_MIN_DATE = dt.date(1990, 1, 1)
+__all__ = ["extract_meta", "clean_title", "plausible_name"]
 
 #: head <meta> names (lower case) per key, most trusted first.
 _META_NAMES = {
@@ -45,8 +44,6 @@ _SEP = r"[ \t]*[:：][ \t]*"
 #: Element ids of the Baidu news protocol, printed in the byline by many Chinese CMSs.
 _BAIDU_IDS = {"published": "pubtime_baidu", "source_name": "source_baidu", "authors": "author_baidu",
               "editor": "editor_baidu"}
-_DATE_RE = re.compile(
-    r"((?:19|20)\d{2})\s*(?:[-/.年]\s*)(\d{1,2})\s*(?:[-/.月]\s*)(\d{1,2})(?![\d])\s*日?")
 _LABELLED_DATE = (
     # Government documents are dated by their 成文日期; the portal's PubDate is the upload day.
     ("byline:成文日期", re.compile(r"成文日期" + _SEP)),
@@ -66,13 +63,6 @@ _REPORTER_RE = re.compile(
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
 _NOT_NAME = re.compile(r"编辑|责任|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
                        r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
-_URL_DATES = (
-    ("url:t{}", re.compile(r"[/_]t((?:19|20)\d{2})(\d{2})(\d{2})_")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})/(\d{2})/")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})-(\d{2})/")),
-)
 #: Title suffix separators and what a trailing site/channel segment looks like.
 _STRONG_SPLIT = re.compile(r"\s*(?:--|_|\s-\s|\s–\s)\s*")
 _WEAK_SPLIT = re.compile(r"\s*(?:\||｜|-|\s)\s*")
@@ -246,34 +236,6 @@ def _headline_index(lines: list[str], title: str | None) -> int:
 
 
 # --- dates -----------------------------------------------------------------------------------
-
-def parse_date(text: str | None, today: dt.date | None = None) -> dt.date | None:
-    """The first full date (``2024-05-10``, ``2024年05月10日06:58``, ``2022.01.20``) in ``text``,
-    if it is between 1990-01-01 and ``today``."""
-    if not text:
-        return None
-    m = _DATE_RE.search(text)
-    return _valid(*m.groups(), today=today) if m else None
-
-
-def _valid(y, m, d, today=None) -> dt.date | None:
-    try:
-        date = dt.date(int(y), int(m), int(d))
-    except ValueError:
-        return None
-    return date if _MIN_DATE <= date <= (today or dt.date.today()) else None
-
-
-def url_date(url: str | None, today: dt.date | None = None) -> tuple[dt.date, str] | None:
-    """(date, provenance) from a URL path such as ``.../t20240513_15249693.htm``."""
-    for label, rx in _URL_DATES:
-        m = rx.search(url or "")
-        if m:
-            date = _valid(*m.groups(), today=today)
-            if date:
-                return date, label.format("".join(m.groups()))
-    return None
-
 
 def _published(tree, heads, lines, headline_at, url, meta, prov, today) -> None:
     window = lines[headline_at: headline_at + 12] if lines else []
