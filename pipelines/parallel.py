@@ -88,7 +88,7 @@ def make_document(job: PageJob | AttachmentJob) -> Document | NotArticle:
             return NotArticle("attachment-unreadable")
     html: str | bytes = job.body
     if job.parts:
-        from .multipage import join_pages
+        from .process import join_pages
 
         html = join_pages([(job.body, job.content_type), *job.parts], job.hints.body_selectors)
     return document_from_html(html, url=job.url, hints=job.hints, origin="crawl", content_type=job.content_type,
