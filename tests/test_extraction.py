@@ -460,3 +460,33 @@ def test_cleaner_rows_for_extracted_news_boilerplate():
     assert credit.text == nfkc[0] and credit.meta.authors == ["袁源"]
     assert clean_text(f"{PARA}\n（待续）").text.endswith("(待续)")
 
+
+# --------------------------------------------------------------------------- attachments_of
+
+def _mirror_articles():
+    """(url, decoded html, site body selectors) of every article page the mirror serves."""
+    from crawler.mirror.pages import build_mirror
+    from crawler.siteconfig import load_sites
+
+    configs = {c.name: c for c in load_sites()}
+    pages, sites = build_mirror()
+    for name, site in sorted(sites.items()):
+        cfg = configs[name]
+        for url in site.article_urls:
+            body = pages[site.redirects.get(url, url)].body
+            yield url, decode_bytes(body, cfg.content_type_for(body, None))[0], cfg.article.body_selectors
+
+
+def test_attachments_of_is_extract_html_attachments_without_extraction():
+    # the crawl process calls attachments_of to fetch the files; the document is made from
+    # extract_html's list later, in a worker: the two must name the same files
+    cases = [(None, decode_bytes(p.read_bytes())[0], ()) for p in sorted(REAL.rglob("*.html"))]
+    for url, html, selectors in _mirror_articles():
+        cases += [(url, html, ()), (url, html, selectors)]
+    with_files = 0
+    for url, html, selectors in cases:
+        expected = extract_html(html, url, body_selectors=selectors).attachments
+        assert attachments_of(parse_html(html), url, selectors) == expected, (url, selectors)
+        with_files += bool(expected)
+    assert with_files >= 4  # jilin's PDF/DOC (fixture, and served by the mirror), the mirror's 12309 files
+    assert attachments_of(None, "http://x.cn/") == [] == extract_html("").attachments
