@@ -9,12 +9,14 @@ differed twice, and the difference that matters is kept as a parameter:
 - a day followed by more digits (``2016/05/116444`` in an asset path,
   ``1238_2007.08.2020059`` in an id) was no date for the HTML metadata, but the cleaner
   read its first digits (2016-05-11). Here it is no date, except when the digits are a
-  time glued to it (``2024-05-1012:00``), which both read the same way. No fixture page
-  or seed changes: the cleaner's inputs are byline values, which never carry such ids.
+  time glued to it (``2024-05-1012:00``), which the HTML metadata missed. No document of
+  the fixture pages, seeds or mirror changes: the cleaner only reads byline values, and
+  none of theirs carries such digits.
 - the cleaner accepted a date one day ahead of today, the HTML metadata none:
-  ``days_ahead``. The slack is real on a machine that keeps UTC: the sites date their
-  pages by China's clock (UTC+8), which for eight hours a day is already tomorrow. It is
-  kept for the cleaner only, where it was, so no stored date changes.
+  ``days_ahead``. Nothing recorded why, but the slack is real on a machine that keeps
+  UTC: the sites date their pages by China's clock (UTC+8), which for eight hours a day
+  is already tomorrow's date. Kept where it was (the cleaner) so that no date changes;
+  giving both the same bound (China's today) is a change of behaviour to decide apart.
 """
 
 from __future__ import annotations

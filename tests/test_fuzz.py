@@ -97,10 +97,16 @@ def _warm_up():
 
 
 class Worker:
-    """One forked process with the chain loaded; a call that does not answer in time is a hang."""
+    """One process with the chain loaded; a call that does not answer in time is a hang.
+
+    Spawned, not forked, like the crawl's workers: a child forked from a process that has
+    converted any text with opencc-pyo3 hangs converting a long one (its Rust thread pool
+    does not survive the fork), and the tests before these convert texts in this process.
+    A forked worker made every call of an example that reached the conversion time out.
+    """
 
     def __init__(self):
-        self.ctx = multiprocessing.get_context("fork")
+        self.ctx = multiprocessing.get_context("spawn")
         self.pool = None
 
     def _pool(self):

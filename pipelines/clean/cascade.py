@@ -58,6 +58,19 @@ class _Line:
     indented: bool = False
 
 
+# --------------------------------------------------------------------------- helpers
+
+_ROLE_WORDS = compiled(ROLE)
+#: Dates lifted from the text may lie one day ahead of the machine's today, the HTML's may not
+#: (as before the redesign; pipelines.dates says why it matters).
+DAYS_AHEAD = 1
+
+
+def _text_date(value: str) -> dt.date | None:
+    """A byline date as a date; ``None`` if unreadable, before 1990 or after tomorrow."""
+    return parse_date(value, days_ahead=DAYS_AHEAD)
+
+
 def _lift(meta: Metadata, key: str, value, how: str) -> None:
     """A value lifted from the text: the first one found for a field wins (headers precede
     footers); authors add up."""
@@ -69,19 +82,6 @@ def _lift(meta: Metadata, key: str, value, how: str) -> None:
     if isinstance(value, str):
         value = value.strip(" ::|/")
     meta.offer(key, value, how)
-
-
-# --------------------------------------------------------------------------- helpers
-
-_ROLE_WORDS = compiled(ROLE)
-#: Dates lifted from the text may lie one day ahead of the machine's today (see
-#: pipelines.dates: the sites' clock runs ahead of a UTC machine's); the HTML's may not.
-DAYS_AHEAD = 1
-
-
-def _text_date(value: str) -> dt.date | None:
-    """A byline date as a date; ``None`` if unreadable, before 1990 or after tomorrow."""
-    return parse_date(value, days_ahead=DAYS_AHEAD)
 
 
 def split_names(value: str) -> list[str]:
