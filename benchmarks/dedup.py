@@ -42,7 +42,7 @@ from pipelines.index.fingerprint import (
     simhash_buckets, text_signature, token_shingles,
 )
 from pipelines.normalize import get_normalizer
-from pipelines.process import document_from_text
+from pipelines.documents import document_from_text
 from pipelines.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

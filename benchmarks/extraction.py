@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.extraction --json     # the same as JSON
     .venv/bin/python -m benchmarks.extraction --sweep    # trafilatura settings, measured
 
-"ours" is what users get: ``pipelines.process.document_from_html`` (extract -> clean
+"ours" is what users get: ``pipelines.documents.document_from_html`` (extract -> clean
 -> normalize) on the decoded page; its body is ``Document.text_original`` (the clean
 text before script conversion, so Traditional pages are not penalised by the
 conversion). "trafilatura" is ``trafilatura.extract(html, url=url, with_metadata=True,
@@ -68,7 +68,7 @@ def _body_scores(text: str, page: GoldPage) -> tuple[float, float, float]:
 
 def score_ours(page: GoldPage, html: str, url: str | None) -> dict:
     """Our chain on one page: body scores and metadata (no timing)."""
-    from pipelines.process import NotArticle, document_from_html
+    from pipelines.documents import NotArticle, document_from_html
 
     doc = document_from_html(html, url=url)
     if isinstance(doc, NotArticle):
@@ -108,11 +108,11 @@ def _time_ours_extract(html: str, url: str | None) -> None:
     from pipelines.extract import extract_html
 
     e = extract_html(html, url)
-    clean_text(e.text, html_meta=e.meta, html_provenance=e.provenance)
+    clean_text(e.text, e.meta)
 
 
 def _time_ours_doc(html: str, url: str | None) -> None:
-    from pipelines.process import document_from_html
+    from pipelines.documents import document_from_html
 
     document_from_html(html, url=url)
 
@@ -236,7 +236,7 @@ def sweep(root: Path = FIXTURES) -> list[dict]:
     """Mean F1 per trafilatura setting: alone, and as the fallback step inside our chain."""
     import trafilatura
 
-    import pipelines.extract as extract
+    import pipelines.extract.body as extract  # the body cascade reads its settings at each call
 
     urls = page_urls(root)
     pages = [(p, _html(p), urls.get(p.name)) for p in load_gold_pages(root) if p.text is not None]

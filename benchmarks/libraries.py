@@ -100,7 +100,7 @@ def segmentation_rows(big: str) -> list[dict]:
 
 def cleaner_rows(texts: list[str]) -> list[dict]:
     from pipelines.clean import clean_text
-    from pipelines.process import document_from_text
+    from pipelines.documents import document_from_text
 
     clean_text(texts[0])  # compile the rule table once
     n = 50

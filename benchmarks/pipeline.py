@@ -5,7 +5,7 @@
 
 For each corpus size N (generated pages, ``benchmarks/corpus.py``), in one process:
 
-- **ours**: ``pipelines.process.document_from_html`` on every page, then
+- **ours**: ``pipelines.documents.document_from_html`` on every page, then
   ``pipelines.ingest.add_documents`` in batches of 500 into a fresh DuckDB file that
   holds the seed reports (as a real load or ``reprocess`` does): pages per second;
 - **straightforward**: the chain of the libraries the user named, one call each:
@@ -60,7 +60,7 @@ def run_ours(n: int, directory: Path) -> dict:
     """The real chain end to end: pages per second, documents made and stored."""
     from pipelines.ingest import add_documents
     from pipelines.normalize import get_normalizer
-    from pipelines.process import NotArticle, document_from_html
+    from pipelines.documents import NotArticle, document_from_html
 
     get_normalizer()
     store = _fresh_store(directory, f"ours-{n}.duckdb")
@@ -141,9 +141,9 @@ def run_stages(n: int, directory: Path) -> dict:
     from pipelines.decode import decode_bytes
     from pipelines.document import Document, doc_id_for_url
     from pipelines.extract import extract_html
-    from pipelines.htmlmeta import extract_meta
+    from pipelines.extract.meta import extract_meta
     from pipelines.normalize import get_normalizer
-    from pipelines.process import MIN_ARTICLE_CHARS
+    from pipelines.documents import MIN_ARTICLE_CHARS
 
     norm = get_normalizer()
     store = _fresh_store(directory, f"stages-{n}.duckdb")
@@ -162,7 +162,7 @@ def run_stages(n: int, directory: Path) -> dict:
             t3 = clock()
             extract_meta(tree, p.url)
             t4 = clock()
-            cleaned = clean_text(extracted.text, html_meta=extracted.meta, html_provenance=extracted.provenance)
+            cleaned = clean_text(extracted.text, extracted.meta)
             t5 = clock()
             total["decode"] += t1 - t
             total["extract"] += (t2 - t1) - (t4 - t3)  # extract_html runs extract_meta inside
@@ -171,7 +171,7 @@ def run_stages(n: int, directory: Path) -> dict:
             if len(cleaned.text) < MIN_ARTICLE_CHARS:
                 continue
             t = clock()
-            meta = {k: norm.simplify_meta(v) for k, v in cleaned.meta.items()}
+            meta = cleaned.meta.map(norm.simplify_meta)
             t1 = clock()
             text, script = norm.simplify_text(cleaned.text)
             original = norm.nfkc(cleaned.text)
@@ -181,9 +181,9 @@ def run_stages(n: int, directory: Path) -> dict:
             keywords = norm.keywords(tokens)
             t4 = clock()
             doc = Document(doc_id=doc_id_for_url(p.url), origin="crawl", text=text, text_original=original,
-                           script=script, title=meta.get("title"), published=meta.get("published"),
-                           source_name=meta.get("source_name"), authors=list(meta.get("authors") or []),
-                           editor=meta.get("editor"), tokens=tokens, keywords=keywords, url=p.url)
+                           script=script, title=meta.title, published=meta.published,
+                           source_name=meta.source_name, authors=list(meta.authors),
+                           editor=meta.editor, tokens=tokens, keywords=keywords, url=p.url)
             t5 = clock()
             index_entry(doc, model)
             t6 = clock()

@@ -6,7 +6,7 @@
 
 One DuckDB file (in ``benchmarks/out/``) holding the seed reports grows to each size
 in turn; the documents are the generated corpus's report texts (``benchmarks/corpus.py``)
-made into documents by ``pipelines.process.document_from_text`` in a process pool
+made into documents by ``pipelines.documents.document_from_text`` in a process pool
 before any clock starts (turning pages into documents is ``benchmarks/pipeline.py``'s
 subject). Measured at each size:
 
@@ -55,7 +55,7 @@ SEARCHES = ("党建引领", "检察工作 高质量发展", "黨風廉政建設"
 
 def _documents(numbers: range) -> list:
     """Documents of generated pages ``numbers`` (run in a worker process)."""
-    from pipelines.process import document_from_text
+    from pipelines.documents import document_from_text
 
     out = []
     for i in numbers:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from parsel.csstranslator import css2xpath  # the same CSS dialect Scrapy selectors use
 from lxml.etree import XPath, XPathSyntaxError
 
-from pipelines.decode import decode_bytes, declared_charset
+from pipelines.decode import decode_as, decode_bytes, hinted_content_type
 from pipelines.documents import SiteHints
 from pipelines.errors import DjcrawlError
 
@@ -104,23 +104,15 @@ class SiteConfig:
         return part_url[: len(part_url) - len(name)] + f"{m.group('stem')}.{m.group('ext')}"
 
     def content_type_for(self, body: bytes, content_type: str | None) -> str | None:
-        """The page's content type, with the config's ``encoding_hint`` when the page declares nothing.
-
-        The hint never overrides a declared charset or UTF-8 bytes (see pipelines.decode);
-        it only replaces the last-resort guess for pages that say nothing at all.
-        """
-        if not self.encoding_hint or declared_charset(body, content_type):
-            return content_type
-        return f"{(content_type or 'text/html').split(';')[0]}; charset={self.encoding_hint}"
+        """The page's content type, with the config's ``encoding_hint`` when the page declares nothing."""
+        return hinted_content_type(body, content_type, self.encoding_hint)
 
     def decode(self, body: bytes, content_type: str | None, encoding: str | None = None) -> tuple[str, str]:
         """``(text, encoding)`` of a page of this site: with the encoding found when it was first
         decoded (a stored page), else by its bytes and this site's encoding hint."""
         if encoding:
-            if encoding == "utf-8" and body.startswith(b"\xef\xbb\xbf"):
-                return body.decode("utf-8-sig", errors="replace"), encoding
-            return body.decode(encoding, errors="replace"), encoding
-        return decode_bytes(body, self.content_type_for(body, content_type))
+            return decode_as(body, encoding), encoding
+        return decode_bytes(body, content_type, self.encoding_hint)
 
     def hints(self) -> SiteHints:
         """What extraction is told about this site's pages."""

@@ -9,6 +9,11 @@ Many Chinese pages declare ``gb2312`` in a meta tag while their bytes are UTF-8
    GB2312 and GBK are read as GB18030, their superset;
 4. strict GB18030;
 5. UTF-8 with replacement characters, so that something readable always comes out.
+
+A site's ``encoding_hint`` (``seeds/sites/*.toml``) stands in for the declaration of a
+page that declares no charset at all, and only for those: it never overrides a declared
+charset or UTF-8 bytes. A page decoded once keeps the encoding found
+(``Page.encoding``); :func:`decode_as` decodes it again with that, the same text.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["decode_bytes", "declared_charset"]
+__all__ = ["decode_bytes", "decode_as", "declared_charset", "hinted_content_type"]
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
@@ -48,8 +53,25 @@ def declared_charset(body: bytes, content_type: str | None = None) -> str | None
     return None
 
 
-def decode_bytes(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Decode a page; return ``(text, encoding actually used)``."""
+def hinted_content_type(body: bytes, content_type: str | None, hint: str | None) -> str | None:
+    """``content_type`` with ``charset=hint`` when neither it nor the page's ``<meta>`` declares one."""
+    if not hint or declared_charset(body, content_type):
+        return content_type
+    return f"{(content_type or 'text/html').split(';')[0]}; charset={hint}"
+
+
+def decode_as(body: bytes, encoding: str) -> str:
+    """``body`` decoded with the ``encoding`` :func:`decode_bytes` found for it before: the same
+    text it returned then (its BOM dropped, undecodable bytes replaced as it did)."""
+    if encoding == "utf-8" and body.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"  # decode_bytes names it utf-8 and drops the BOM
+    return body.decode(encoding, errors="replace")
+
+
+def decode_bytes(body: bytes, content_type: str | None = None, hint: str | None = None) -> tuple[str, str]:
+    """Decode a page; return ``(text, encoding actually used)``. ``hint``: the site's
+    ``encoding_hint``, used only when the page declares no charset."""
+    content_type = hinted_content_type(body, content_type, hint)
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body.decode(name, errors="replace"), name.replace("-sig", "")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.process import document_from_text
+from pipelines.documents import document_from_text
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "documents"
 
@@ -195,16 +195,18 @@ def test_every_long_sentence_of_the_report_survives(docs, seed):
 
 def test_html_title_inside_a_run_on_first_paragraph_keeps_the_paragraph():
     from pipelines.clean import clean_text
+    from pipelines.metadata import Metadata
 
     raw = (SEEDS / "004_f5f25201cc1d733d.txt").read_text(encoding="utf-8")
-    cleaned = clean_text(raw, html_meta={"title": "党建红引领检察蓝"}, html_provenance={"title": "h1"})
-    assert cleaned.meta["title"] == "党建红引领检察蓝" and cleaned.provenance["title"] == "h1"
+    cleaned = clean_text(raw, Metadata(title="党建红引领检察蓝", provenance={"title": "h1"}))
+    assert cleaned.meta.title == "党建红引领检察蓝" and cleaned.meta.provenance["title"] == "h1"
     assert "习近平总书记强调" in cleaned.text and len(cleaned.text) > 4000
 
 
 def test_html_title_repeated_as_first_line_is_dropped():
     from pipelines.clean import clean_text
+    from pipelines.metadata import Metadata
 
     body = "提升政治站位 强化责任担当\n" + "基层检察院党建工作要严格落实上级部署,强化责任担当。" * 5
-    cleaned = clean_text(body, html_meta={"title": "提升政治站位 强化责任担当"})
+    cleaned = clean_text(body, Metadata(title="提升政治站位 强化责任担当"))
     assert cleaned.text.startswith("基层检察院党建工作")

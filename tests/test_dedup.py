@@ -13,7 +13,7 @@ import pytest
 from pipelines.ingest import add_documents, relevance_model, relevance_threshold, is_relevant
 from pipelines.errors import DjcrawlError
 from pipelines.index.fingerprint import DUPLICATE_THRESHOLD, Clusterer, char_shingles, lsh_buckets, minhash, similarity
-from pipelines.process import document_from_text
+from pipelines.documents import document_from_text
 from pipelines.seeds import load_seed_dir
 from pipelines.store import Store
 

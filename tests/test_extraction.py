@@ -20,14 +20,16 @@ import pytest
 
 from crawler.mirror.files import pdf_bytes
 
-from pipelines.attachments import (
-    AttachmentError, attachment_kind, attachment_links, attachment_text, document_from_attachment,
-)
+from pipelines.dates import url_date
 from pipelines.decode import decode_bytes
+from pipelines.documents import NotArticle, SiteHints, document_from_file, document_from_html
 from pipelines.errors import DjcrawlError
-from pipelines.extract import extract_html
-from pipelines.htmlmeta import clean_title, extract_meta, plausible_name, url_date
-from pipelines.process import NotArticle, SiteHints, document_from_html
+from pipelines.extract import attachments_of, extract_html
+from pipelines.extract.files import AttachmentError, attachment_text
+from pipelines.extract.meta import extract_meta, plausible_name
+from pipelines.extract.title import clean_title
+from pipelines.htmltree import parse_html
+from pipelines.links import attachment_kind, attachment_links
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "fixtures" / "real_sites"
@@ -49,7 +51,7 @@ PARA = "人民检察院深入推进党建工作与检察业务深度融合，以
 def test_trs_body_wins_over_trs_footer():
     # bayannur reuses TRS_Editor for its footer (联系电话, 网站标识码); the body is the big one
     e = extract_html(real("gov_local/bayannur_gov_zhengxie"))
-    assert e.provenance["body"] == "container:.TRS_Editor"
+    assert e.body_from == "container:.TRS_Editor"
     assert e.text.startswith("新征程催人奋进")
     assert "联系电话" not in e.text and "政府网站标识码" not in e.text
 
@@ -73,7 +75,7 @@ def test_link_dense_comment_and_related_blocks_dropped_inside_container():
         "</div>"
     )
     e = extract_html(html)
-    assert e.provenance["body"] == "container:.TRS_Editor"
+    assert e.body_from == "container:.TRS_Editor"
     assert e.text.split("\n") == [PARA, f"第二段。{PARA}"]
 
 
@@ -81,7 +83,7 @@ def test_site_body_selector_and_prune_xpath():
     html = page(f"<div id='main'><p>{PARA}</p><p class='ad-note'>本文广告位招租热线说明</p></div>"
                 f"<div class='TRS_Editor'><p>{'导航栏目' * 30}</p></div>")
     e = extract_html(html, body_selectors=("#main",), prune_xpaths=("//p[@class='ad-note']",))
-    assert e.provenance["body"] == "container:#main"
+    assert e.body_from == "container:#main"
     assert e.text == PARA
 
 
@@ -92,7 +94,7 @@ def test_bad_site_selector_is_a_djcrawl_error():
 
 def test_without_known_container_trafilatura_extracts():
     e = extract_html(real("southcn/news_southcn"))
-    assert e.provenance["body"].startswith("trafilatura")
+    assert e.body_from.startswith("trafilatura")
     assert "海葵一号" in e.text
 
 
@@ -100,24 +102,24 @@ def test_short_container_falls_through_to_trafilatura():
     # a TRS_Editor holding only a caption is not the body
     html = page(f"<div class='TRS_Editor'>图片说明</div><article><p>{PARA}</p><p>{PARA}</p></article>")
     e = extract_html(html)
-    assert e.provenance["body"].startswith("trafilatura")
+    assert e.body_from.startswith("trafilatura")
     assert PARA in e.text
 
 
 def test_stray_closing_html_tag_does_not_end_the_page():
     # gov.cn pages carry a </html> from a header include long before the report
     e = extract_html(real("gov_npc/gne_npc_jueyi"))
-    assert e.provenance["body"] == "container:#UCAP-CONTENT"
+    assert e.body_from == "container:#UCAP-CONTENT"
     assert "批准发行15500亿元特别国债购买外汇" in e.text
 
 
 def test_density_fallback_finds_the_paragraph_block():
-    from pipelines.extract import _densest_block, _parse, _plausible
+    from pipelines.extract.body import _densest_block, _plausible
 
     html = page("<div class='nav'>" + "".join(f"<a href='/{i}'>栏目{i}</a>" for i in range(30)) + "</div>"
                 f"<table><tr><td id='body'><font>{PARA}</font><br><font>第二段。{PARA}</font></td></tr></table>"
                 "<div class='links'><p><a href='/x'>一篇很长的相关报道标题文字在这里出现</a></p></div>")
-    node, label = _densest_block(_parse(html))
+    node, label = _densest_block(parse_html(html))
     assert label == "td#body"
     assert not _plausible("首页\n简\n繁\nEN\n登录\n个人中心\n退出\n邮箱\n无障碍\n" * 5)
     assert _plausible(PARA)
@@ -129,7 +131,7 @@ def test_trafilatura_list_and_table_markup_is_not_page_text():
     html = page(f"<article><p>{PARA}</p><ul>{items}</ul>"
                 f"<table><tr><td>发文机关</td><td>某某市人民检察院</td></tr></table><p>{PARA}</p></article>")
     e = extract_html(html)
-    assert e.provenance["body"].startswith("trafilatura")
+    assert e.body_from.startswith("trafilatura")
     assert not any(line.startswith(("- ", "|")) or line.endswith("|") for line in e.text.split("\n"))
     assert "发文机关 某某市人民检察院" in e.text
 
@@ -176,17 +178,17 @@ def test_a_site_selector_reading_a_whole_byline_keeps_only_the_labelled_part(byl
     """One block holds both date and 来源 (spp's div.detail_extend1): each key takes its own part."""
     html = page(f"<div class='detail_tit'>关于开展主题党日活动的通知</div><div class='detail_extend1'>{byline}</div>"
                 f"<div id='fontzoom'><p>{PARA}</p></div>")
-    meta, prov = extract_meta(lxml.html.document_fromstring(html), None, today=dt.date(2024, 6, 1),
-                              meta_selectors={"published": "div.detail_extend1", "source_name": "div.detail_extend1"})
-    assert meta["source_name"] == source and prov["source_name"] == "site:div.detail_extend1"
-    assert meta["published"] == published and prov["published"] == "site:div.detail_extend1"
+    meta = extract_meta(lxml.html.document_fromstring(html), None, today=dt.date(2024, 6, 1),
+                        meta_selectors={"published": "div.detail_extend1", "source_name": "div.detail_extend1"})
+    assert meta.source_name == source and meta.provenance["source_name"] == "site:div.detail_extend1"
+    assert meta.published.isoformat() == published and meta.provenance["published"] == "site:div.detail_extend1"
 
 
 def test_a_site_selector_value_without_a_label_is_kept_whole():
     html = page(f"<span class='src'>最高人民检察院</span><span class='t'>2023-06-12 08:30</span><p>{PARA}</p>")
-    meta, _ = extract_meta(lxml.html.document_fromstring(html), None, today=dt.date(2024, 6, 1),
-                           meta_selectors={"published": "span.t", "source_name": "span.src"})
-    assert meta["source_name"] == "最高人民检察院" and meta["published"] == "2023-06-12"
+    meta = extract_meta(lxml.html.document_fromstring(html), None, today=dt.date(2024, 6, 1),
+                        meta_selectors={"published": "span.t", "source_name": "span.src"})
+    assert meta.source_name == "最高人民检察院" and meta.published == dt.date(2023, 6, 12)
 
 
 def test_meta_pubdate_source_and_provenance():
@@ -194,10 +196,10 @@ def test_meta_pubdate_source_and_provenance():
                 head="<title>关于开展主题党日活动的通知_某某市人民检察院</title>"
                      "<meta name='PubDate' content='2024-05-10 09:30'>"
                      "<meta name='ContentSource' content='某某市人民检察院'>")
-    meta, prov = meta_of(html)
-    assert meta["title"] == "关于开展主题党日活动的通知" and prov["title"] == "h1"
-    assert meta["published"] == "2024-05-10" and prov["published"] == "meta[name=PubDate]"
-    assert meta["source_name"] == "某某市人民检察院" and prov["source_name"] == "meta[name=ContentSource]"
+    meta = meta_of(html)
+    assert meta.title == "关于开展主题党日活动的通知" and meta.provenance["title"] == "h1"
+    assert meta.published == dt.date(2024, 5, 10) and meta.provenance["published"] == "meta[name=PubDate]"
+    assert meta.source_name == "某某市人民检察院" and meta.provenance["source_name"] == "meta[name=ContentSource]"
 
 
 def test_byline_date_source_authors_editor():
@@ -205,36 +207,36 @@ def test_byline_date_source_authors_editor():
                 "<div class='info'><span>发布时间：</span><span>2024年05月10日06:58</span>"
                 " 来源：检察日报 作者：张三、李四</div>"
                 f"<p>{PARA}</p><p>责任编辑：王五</p>")
-    meta, prov = meta_of(html)
-    assert (meta["published"], prov["published"]) == ("2024-05-10", "byline:发布时间")
-    assert (meta["source_name"], prov["source_name"]) == ("检察日报", "byline:来源")
-    assert (meta["authors"], prov["authors"]) == (["张三", "李四"], "byline:作者")
-    assert (meta["editor"], prov["editor"]) == ("王五", "byline:责任编辑")
+    meta = meta_of(html)
+    assert (meta.published, meta.provenance["published"]) == (dt.date(2024, 5, 10), "byline:发布时间")
+    assert (meta.source_name, meta.provenance["source_name"]) == ("检察日报", "byline:来源")
+    assert (meta.authors, meta.provenance["authors"]) == (["张三", "李四"], "byline:作者")
+    assert (meta.editor, meta.provenance["editor"]) == ("王五", "byline:责任编辑")
 
 
 def test_baidu_news_protocol_elements():
     e = extract_html(real("youth_cn/news_youth_gj_trs"))
-    assert (e.meta["editor"], e.provenance["editor"]) == ("张毅", "#editor_baidu")
+    assert (e.meta.editor, e.meta.provenance["editor"]) == ("张毅", "#editor_baidu")
     e = extract_html(real("southcn/news_southcn"))
-    assert (e.meta["published"], e.provenance["published"]) == ("2024-05-12", "#pubtime_baidu")
-    assert (e.meta["source_name"], e.provenance["source_name"]) == ("新华网", "#source_baidu")
+    assert (e.meta.published, e.meta.provenance["published"]) == (dt.date(2024, 5, 12), "#pubtime_baidu")
+    assert (e.meta.source_name, e.meta.provenance["source_name"]) == ("新华网", "#source_baidu")
     # a hidden <div id="BaiduSpider"> block: labels stripped, the linked source name read
     e = extract_html(real("chinanews/gerapy_chinanews_detail"))
-    assert (e.meta["source_name"], e.provenance["source_name"]) == ("求是网", "#source_baidu")
-    assert (e.meta["published"], e.provenance["published"]) == ("2020-07-04", "#pubtime_baidu")
-    assert (e.meta["authors"], e.provenance["authors"]) == (["陈海峰"], "#author_baidu")
+    assert (e.meta.source_name, e.meta.provenance["source_name"]) == ("求是网", "#source_baidu")
+    assert (e.meta.published, e.meta.provenance["published"]) == (dt.date(2020, 7, 4), "#pubtime_baidu")
+    assert (e.meta.authors, e.meta.provenance["authors"]) == (["陈海峰"], "#author_baidu")
 
 
 def test_date_from_url_and_rejection_of_future_and_ancient_dates():
     body = f"<h1>标题文字在这里</h1><p>{PARA}</p>"
-    meta, prov = meta_of(page(body), url="https://news.youth.cn/gn/202405/t20240513_15249693.htm")
-    assert (meta["published"], prov["published"]) == ("2024-05-13", "url:t20240513")
+    meta = meta_of(page(body), url="https://news.youth.cn/gn/202405/t20240513_15249693.htm")
+    assert (meta.published, meta.provenance["published"]) == (dt.date(2024, 5, 13), "url:t20240513")
     future = page(body, head="<meta name='publishdate' content='2031-01-01'>")
-    meta, prov = meta_of(future, url="https://example.cn/2024-05/20/content_1.htm")
-    assert (meta["published"], prov["published"]) == ("2024-05-20", "url:20240520")
+    meta = meta_of(future, url="https://example.cn/2024-05/20/content_1.htm")
+    assert (meta.published, meta.provenance["published"]) == (dt.date(2024, 5, 20), "url:20240520")
     ancient = page(body, head="<meta name='publishdate' content='1970-01-01'>")
-    meta, _ = meta_of(ancient)
-    assert meta.get("published") != "1970-01-01"
+    meta = meta_of(ancient)
+    assert meta.published != dt.date(1970, 1, 1)
     assert url_date("https://example.cn/t20991231_1.html") is None
 
 
@@ -242,20 +244,20 @@ def test_cms_user_ids_are_not_authors():
     assert not plausible_name("L_104485") and not plausible_name("105464") and not plausible_name("青网新闻张毅")
     assert plausible_name("葛灵丹") and plausible_name("尼赞·阿隆")
     html = page(f"<h1>某地检察院召开党组会议</h1><p>{PARA}</p>", head="<meta name='author' content='L_104485'>")
-    meta, _ = meta_of(html)
-    assert "authors" not in meta
+    meta = meta_of(html)
+    assert not meta.has("authors") and meta.authors == []
 
 
 def test_real_page_metadata_with_provenance():
     e = extract_html(real("gbk_legacy/jiangsu_fanxiao_gb2312"))
-    assert e.meta["title"] == "江苏多地要求中高风险地区师生员工暂不返校"
-    assert (e.meta["published"], e.provenance["published"]) == ("2022-02-13", "meta[name=publishdate]")
-    assert e.meta["source_name"] == "新华日报"
-    assert e.meta["authors"] == ["葛灵丹"]  # the meta author L_104485 is a CMS id
+    assert e.meta.title == "江苏多地要求中高风险地区师生员工暂不返校"
+    assert (e.meta.published, e.meta.provenance["published"]) == (dt.date(2022, 2, 13), "meta[name=publishdate]")
+    assert e.meta.source_name == "新华日报"
+    assert e.meta.authors == ["葛灵丹"]  # the meta author L_104485 is a CMS id
     # government document: 成文日期 (the document's date), not the portal's upload day in PubDate
     e = extract_html(real("gov_local/jilin_gov_tonggao"))
-    assert (e.meta["published"], e.provenance["published"]) == ("2022-01-27", "byline:成文日期")
-    assert (e.meta["source_name"], e.provenance["source_name"]) == ("吉林省人民政府", "byline:发文机关")
+    assert (e.meta.published, e.meta.provenance["published"]) == (dt.date(2022, 1, 27), "byline:成文日期")
+    assert (e.meta.source_name, e.meta.provenance["source_name"]) == ("吉林省人民政府", "byline:发文机关")
 
 
 def test_document_keeps_html_metadata_and_drops_bylines_from_text():
@@ -379,7 +381,7 @@ def test_docx_attachment_text_and_document():
     assert attachment_kind("http://x.cn/a.bin", None, body) == "docx"
     text = attachment_text(body, "docx")
     assert text.split("\n")[:3] == REPORT and "单位 第一检察部" in text
-    doc = document_from_attachment(body, url="http://www.jcy.gov.cn/dj/P1.docx",
+    doc = document_from_file(body, url="http://www.jcy.gov.cn/dj/P1.docx",
                                    parent_url="http://www.jcy.gov.cn/dj/t20240510_1.html")
     assert doc.origin == "attachment"
     assert doc.url == "http://www.jcy.gov.cn/dj/P1.docx"
@@ -411,11 +413,11 @@ def test_broken_attachments_are_one_line_errors():
             attachment_text(body, kind)
         assert "\n" not in str(info.value) and kind in str(info.value)
     with pytest.raises(AttachmentError, match="not a PDF/DOC/DOCX"):
-        document_from_attachment(b"<html></html>", url="http://x.cn/a.html", parent_url=None)
+        document_from_file(b"<html></html>", url="http://x.cn/a.html", parent_url=None)
 
 
 def test_attachment_without_text_is_not_a_document():
-    result = document_from_attachment(_docx_bytes(["附件1"]), url="http://x.cn/a.docx", parent_url=None)
+    result = document_from_file(_docx_bytes(["附件1"]), url="http://x.cn/a.docx", parent_url=None)
     assert isinstance(result, NotArticle) and result.reason == "attachment-no-text"
 
 
@@ -446,14 +448,45 @@ def test_cleaner_rows_for_extracted_news_boilerplate():
     cleaned = clean_text(text)
     nfkc = [unicodedata.normalize("NFKC", p) for p in body]  # the cleaner's output form
     assert cleaned.text.split("\n") == nfkc
-    assert cleaned.meta["source_name"] == "北京青年报"
-    assert cleaned.meta["published"] == dt.date(2024, 5, 17)
-    assert cleaned.meta["authors"] == ["王建宏", "张文攀"]
+    assert cleaned.meta.source_name == "北京青年报"
+    assert cleaned.meta.published == dt.date(2024, 5, 17)
+    assert cleaned.meta.authors == ["王建宏", "张文攀"]
     # a dated related-list item and a teaser go, a sentence that merely mentions 详细 stays
     tail = clean_text("\n".join([PARA, "- 2020年07月08日 13:36:14", "致敬改革开放四十年 邀请文化大家讲述 【详细】",
                                  "会议详细部署了下一步工作。"]))
     assert tail.text.split("\n") == [nfkc[0], "会议详细部署了下一步工作。"]
     # a credit in brackets alone on the last line is an author; (待续) is not
     credit = clean_text(f"{PARA}\n（袁源）")
-    assert credit.text == nfkc[0] and credit.meta["authors"] == ["袁源"]
+    assert credit.text == nfkc[0] and credit.meta.authors == ["袁源"]
     assert clean_text(f"{PARA}\n（待续）").text.endswith("(待续)")
+
+
+# --------------------------------------------------------------------------- attachments_of
+
+def _mirror_articles():
+    """(url, decoded html, site body selectors) of every article page the mirror serves."""
+    from crawler.mirror.pages import build_mirror
+    from crawler.siteconfig import load_sites
+
+    configs = {c.name: c for c in load_sites()}
+    pages, sites = build_mirror()
+    for name, site in sorted(sites.items()):
+        cfg = configs[name]
+        for url in site.article_urls:
+            body = pages[site.redirects.get(url, url)].body
+            yield url, decode_bytes(body, cfg.content_type_for(body, None))[0], cfg.article.body_selectors
+
+
+def test_attachments_of_is_extract_html_attachments_without_extraction():
+    # the crawl process calls attachments_of to fetch the files; the document is made from
+    # extract_html's list later, in a worker: the two must name the same files
+    cases = [(None, decode_bytes(p.read_bytes())[0], ()) for p in sorted(REAL.rglob("*.html"))]
+    for url, html, selectors in _mirror_articles():
+        cases += [(url, html, ()), (url, html, selectors)]
+    with_files = 0
+    for url, html, selectors in cases:
+        expected = extract_html(html, url, body_selectors=selectors).attachments
+        assert attachments_of(parse_html(html), url, selectors) == expected, (url, selectors)
+        with_files += bool(expected)
+    assert with_files >= 4  # jilin's PDF/DOC (fixture, and served by the mirror), the mirror's 12309 files
+    assert attachments_of(None, "http://x.cn/") == [] == extract_html("").attachments

@@ -71,11 +71,17 @@ def imports(module: str) -> frozenset[str]:
     out = set()
     for name in found:
         if name.split(".")[0] in PACKAGES:
-            while name not in known and "." in name:  # `import pipelines.store.x` is the module x
+            while name not in known and "." in name:  # `from pipelines.store import Store` is the package
                 name = name.rpartition(".")[0]
             out.add(name)
+            # importing a module runs the __init__ of every package above it first
+            while "." in name:
+                name = name.rpartition(".")[0]
+                out.add(name)
         else:
             out.add(name.split(".")[0])
+    # a package's own __init__ runs before its modules: no edge from a module to its parents
+    out -= {module.rsplit(".", k)[0] for k in range(1, module.count(".") + 1)}
     out.discard(module)
     return frozenset(out)
 

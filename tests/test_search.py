@@ -9,7 +9,7 @@ import pytest
 
 from crawler.cli import main
 from pipelines.ingest import add_documents
-from pipelines.process import document_from_text
+from pipelines.documents import document_from_text
 from pipelines.search import HIT_CLOSE, HIT_OPEN, snippet
 from pipelines.seeds import load_seed_dir
 from pipelines.store import Store

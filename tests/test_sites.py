@@ -19,7 +19,7 @@ from crawler.siteconfig import SiteConfigError, load_site, load_sites
 from crawler.spiders.djcrawl import DjSpider
 from pipelines.decode import decode_bytes
 from pipelines.document import Document
-from pipelines.process import document_from_html
+from pipelines.documents import document_from_html
 
 CONFIGS = {c.name: c for c in load_sites()}
 PAGES, SITES = build_mirror()

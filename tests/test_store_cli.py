@@ -196,7 +196,7 @@ def test_clean_many_files_jsonl(tmp_path):
 
 def test_clean_calls_the_pipeline_functions(tmp_path):
     """`clean` prints exactly what the pipeline stores."""
-    from pipelines.process import document_from_text
+    from pipelines.documents import document_from_text
 
     path = SEEDS / "000_67a7af3907cb6fe4.txt"
     proc = run("clean", str(path), "--format", "json")

@@ -1,9 +1,5 @@
-"""HTML -> main text, metadata with provenance, attachment links.
+"""The main text of a parsed page: steps 2-4 of the cascade of :mod:`pipelines.extract`.
 
-The cascade (each step only runs when the one before found nothing usable):
-
-1. Metadata first, on the untouched page (:func:`pipelines.htmlmeta.extract_meta`),
-   because bylines often sit in blocks that body pruning removes.
 2. Known body containers: the site config's ``body_selectors``, then the containers
    the big Chinese CMSs write (TRS ``TRS_Editor`` / ``Custom_UnionStyle`` /
    ``TRS_UEDITOR``, ``#fontzoom``, people.com.cn ``div.rm_txt_con``, ``div.show_text``,
@@ -21,29 +17,19 @@ The cascade (each step only runs when the one before found nothing usable):
 trafilatura's text counts as found only when every line of it reads in the page's own order:
 on broken nesting (a ``<div>`` inside a ``<p>`` inside a ``<font>``) it can move a paragraph
 after the ones that follow it, and a reordered report is worse than the density fallback.
-
-The text is not cleaned here: ``pipelines.clean.clean_text`` does that next
-(boilerplate lines, bylines), see ``pipelines.process.document_from_html``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from functools import lru_cache
 
 import trafilatura
-from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from trafilatura.utils import load_html
 
-from .attachments import attachment_links
-from .errors import DjcrawlError
-from .htmlmeta import extract_meta
-from .htmltext import node_text, text_length as _length
+from ..htmltree import compile_selector, node_text, parse_html, text_length as _length
 
-__all__ = ["Extracted", "extract_html", "attachments_of", "KNOWN_BODY_SELECTORS", "MIN_BODY_CHARS"]
+__all__ = ["KNOWN_BODY_SELECTORS", "MIN_BODY_CHARS", "TRAFILATURA_SETTINGS", "find_container", "body_text"]
 
 #: Body containers written by CMSs that many government and news sites share; tried after the
 #: site's own ``body_selectors``. Order does not matter (the largest match wins).
@@ -73,72 +59,45 @@ _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select
               "object", "embed", "audio", "video", "svg", "canvas", "map")
 
 
-@dataclass
-class Extracted:
-    #: Main text, paragraphs separated by "\n"; not yet cleaned by pipelines.clean.
-    text: str
-    #: Metadata found in the HTML: keys title, published (ISO date str), source_name,
-    #: authors (list[str]), editor, summary. Missing keys mean "not found".
-    meta: dict = field(default_factory=dict)
-    #: key -> where the value came from, e.g. "meta[name=PubDate]", "#source_baidu", "url".
-    #: "body" says which cascade step gave the text ("container:.TRS_Editor", "trafilatura", ...).
-    provenance: dict[str, str] = field(default_factory=dict)
-    #: Absolute links to attachments (PDF/DOC/DOCX...) found on the page, in page order.
-    attachments: list[str] = field(default_factory=list)
+def find_container(tree, site_selectors: tuple[str, ...] = ()):
+    """(node, selector) of the body container (step 2), or None: the site's selectors first,
+    then :data:`KNOWN_BODY_SELECTORS`."""
+    return _best_container(tree, tuple(site_selectors) + KNOWN_BODY_SELECTORS)
 
 
-def extract_html(
-    html: str,
-    url: str | None = None,
-    *,
-    body_selectors: tuple[str, ...] = (),
-    prune_xpaths: tuple[str, ...] = (),
-    meta_selectors: dict[str, str] | None = None,
-) -> Extracted:
-    """Main text and metadata of one decoded HTML page (see the module docstring for the cascade)."""
-    tree = _parse(html)
-    if tree is None:
-        return Extracted(text="", provenance={"body": "unparseable"})
-    # 1. metadata on the intact page
-    meta, prov = extract_meta(tree, url, meta_selectors=meta_selectors)
-    # 2. known containers
-    found = _best_container(tree, tuple(body_selectors) + KNOWN_BODY_SELECTORS)
-    # attachment lists are link-dense: collect them before pruning
-    attachments = attachment_links(tree, url, body=found[0] if found else None)
+def body_text(html: str, tree, found, url: str | None, prune_xpaths: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(text, which step gave it) of the page ``html`` parsed as ``tree``; ``found`` is
+    :func:`find_container`'s answer. Edits ``tree``: read everything else from it first."""
     if found is not None:
         node, selector = found
         _prune(node, prune_xpaths)
         text = node_text(node)
         if _length(text) >= MIN_BODY_CHARS:
-            prov["body"] = f"container:{selector}"
-            return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+            return text, f"container:{selector}"
     # 3. trafilatura on the page, after dropping share/comment/related widgets it lets through
     body = tree.find("body")
     _prune_widgets(body if body is not None else tree)
     page_text = _page_text(tree)  # before trafilatura edits the tree
     text = _in_order(_trafilatura_text(tree, url, prune_xpaths, TRAFILATURA_SETTINGS), page_text)
-    prov["body"] = "trafilatura"
     if _plausible(text):
-        return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+        return text, "trafilatura"
     # 4. implausible (too short, or navigation words only): trafilatura favouring recall, then the
     #    block holding the most paragraph text; the longest plausible result wins. trafilatura
     #    edited the tree it was given, so each try gets a fresh parse (rare, so not worth a copy).
     settings = {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}
     tries = [(text, "trafilatura")]
-    fresh = _parse(html)
+    fresh = parse_html(html)
     page_text = _page_text(fresh)
     tries.append((_in_order(_trafilatura_text(fresh, url, prune_xpaths, settings), page_text),
                   "trafilatura:favor_recall"))
-    dense = _densest_block(_parse(html))
+    dense = _densest_block(parse_html(html))
     if dense is not None:
         node, label = dense
         _prune(node, prune_xpaths)
         tries.append((node_text(node), f"density:{label}"))
     plausible = [t for t in tries if _plausible(t[0])] or tries
-    text, prov["body"] = max(plausible, key=lambda t: _length(t[0]))
-    if not text:
-        prov["body"] = "none"
-    return Extracted(text=text, meta=meta, provenance=prov, attachments=attachments)
+    text, how = max(plausible, key=lambda t: _length(t[0]))
+    return text, how if text else "none"
 
 
 def _page_text(tree) -> str:
@@ -242,40 +201,6 @@ def _trafilatura_text(source, url, prune_xpaths, settings) -> str:
     return node_text(main, block_tags=_TRAF_BLOCKS, cell_tags=("cell",)) if main is not None else ""
 
 
-def _parse(html: str):
-    """An lxml tree of the page; None for pages lxml cannot read (nothing but whitespace or junk)."""
-    if not html or not html.strip():
-        return None
-    # trafilatura's own loader (its parser options, its repairs of broken pages), so that the
-    # tree handed to trafilatura in step 3 is the one it would have built itself
-    # a stray </html> or </body> mid-page (server-side includes leave them) ends libxml2's
-    # parse there - everything after it, the report included, would be lost; browsers ignore them
-    html = _CLOSING_ROOT.sub("", html)
-    try:
-        tree = load_html(html)
-        if tree is None and _FRAGMENT.match(html):
-            # trafilatura refuses fragments ("<p>…</p>" alone); a saved snippet that starts with
-            # markup is still a page (binary junk and plain text stay refused)
-            tree = load_html(f"<html><body>{html}</body></html>")
-        return tree
-    except (etree.ParserError, ValueError, TypeError):
-        return None
-
-
-_CLOSING_ROOT = re.compile(r"</(?:html|body)\s*>", re.I)
-_FRAGMENT = re.compile(r"\s*<(?:p|div|table|article|section|span|font|h[1-6]|ul|ol|center|td|tr)[\s>]", re.I)
-
-
-@lru_cache(maxsize=256)
-def _xpath(selector: str) -> etree.XPath:
-    """A CSS selector (or an XPath when it starts with '/' or '(') compiled once per process."""
-    try:
-        expr = selector if selector.startswith(("/", "(")) else GenericTranslator().css_to_xpath(selector)
-        return etree.XPath(expr)
-    except (SelectorError, etree.XPathSyntaxError) as exc:
-        raise DjcrawlError(f"bad body selector {selector!r}: {exc}") from None
-
-
 def _own_text_length(node) -> int:
     """Characters of text outside links (link lists weigh nothing)."""
     total = _length(node.text_content())
@@ -295,12 +220,12 @@ def _best_container(tree, selectors: tuple[str, ...]):
 
     site = [s for s in selectors if s not in KNOWN_BODY_SELECTORS]
     for selector in site:
-        node = largest(_xpath(selector)(tree))
+        node = largest(compile_selector(selector)(tree))
         if node is not None:
             return node, selector
     pooled = []
     for selector in KNOWN_BODY_SELECTORS:
-        pooled.extend((n, selector) for n in _xpath(selector)(tree))
+        pooled.extend((n, selector) for n in compile_selector(selector)(tree))
     if not pooled:
         return None
     nodes = {n for n, _ in pooled}
@@ -314,7 +239,7 @@ def _prune(node, prune_xpaths: tuple[str, ...]) -> None:
     """Drop non-body blocks inside the chosen container (in place)."""
     doomed = []
     for xp in prune_xpaths:
-        doomed.extend(e for e in _xpath(xp)(node) if e is not node)
+        doomed.extend(e for e in compile_selector(xp)(node) if e is not node)
     for el in node.iterdescendants():
         if not isinstance(el.tag, str):  # comments, processing instructions
             doomed.append(el)
@@ -355,9 +280,3 @@ def _drop(el) -> None:
         else:
             parent.text = (parent.text or "") + tail
     parent.remove(el)
-
-
-def attachments_of(tree, url, body_selectors=()) -> list[str]:
-    """``extract_html(...).attachments`` of a parsed page, without extracting (interim)."""
-    found = _best_container(tree, tuple(body_selectors) + KNOWN_BODY_SELECTORS)
-    return attachment_links(tree, url, body=found[0] if found else None)

@@ -3,7 +3,7 @@
 Sites split long reports over several pages, each with the full site chrome.
 Extraction must see one article, so the body container of every later page is
 appended to the body container of the first page, and the result goes through
-the normal chain (``pipelines.process.document_from_html``) as one page.
+the normal chain (:func:`pipelines.documents.document_from_html`) as one page.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from collections.abc import Sequence
 
 import lxml.html
 from lxml.cssselect import CSSSelector
-
-from .decode import decode_bytes
 
 __all__ = ["join_pages"]
 
@@ -29,9 +27,8 @@ def _container(doc, selectors: Sequence[str]):
     return doc.find(".//body")
 
 
-def join_pages(pages: Sequence[tuple[bytes, str | None]], body_selectors: Sequence[str] = ()) -> str:
-    """``pages`` are ``(raw bytes, content type)`` in reading order; returns one decoded HTML page."""
-    texts = [decode_bytes(body, content_type)[0] for body, content_type in pages]
+def join_pages(texts: Sequence[str], body_selectors: Sequence[str] = ()) -> str:
+    """``texts`` are the decoded pages in reading order; returns one HTML page."""
     if len(texts) == 1:
         return texts[0]
     first = lxml.html.document_fromstring(texts[0])

@@ -1,7 +1,7 @@
 """Metadata of an HTML page, each value with where it came from.
 
-``extract_meta(tree, url) -> (meta, provenance)``; keys: title, published (``'YYYY-MM-DD'``),
-source_name, authors (list), editor. Provenance values name the source, e.g.
+``extract_meta(tree, url) -> Metadata`` (:mod:`pipelines.metadata`): title, published,
+source_name, authors, editor. Provenance values name the source, e.g.
 ``"meta[name=PubDate]"``, ``"byline:发布时间"``, ``"url:t20240513"``, ``"htmldate"``.
 
 Sources are tried most-trusted first; the first plausible value wins:
@@ -17,7 +17,7 @@ Sources are tried most-trusted first; the first plausible value wins:
 5. htmldate, last, because it also guesses from unrelated dates on the page.
 
 Dates before 1990 or after today are rejected wherever they come from (copyright
-years, scheduling widgets and typos produce both).
+years, scheduling widgets and typos produce both; :mod:`pipelines.dates`).
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .htmltext import node_text
+from ..dates import parse_date, url_date
+from ..htmltree import compile_selector, node_text
+from ..metadata import Metadata
+from .title import page_title, squash as _squash
 
-__all__ = ["extract_meta", "clean_title", "parse_date", "plausible_name", "url_date"]
+__all__ = ["extract_meta", "plausible_name"]
 
-_MIN_DATE = dt.date(1990, 1, 1)
-
-#: head <meta> names (lower case) per key, most trusted first.
+#: head <meta> names (lower case) per key, most trusted first (the title's: extract/title.py).
 _META_NAMES = {
-    "title": ("articletitle", "og:title", "twitter:title"),
     "published": ("pubdate", "publishdate", "article:published_time", "og:release_date", "publish_date",
                   "firstpublishedtime", "dc.date.issued", "dc.date", "datepublished", "date"),
     "source_name": ("contentsource", "source", "og:article:source"),
@@ -45,8 +45,6 @@ _SEP = r"[ \t]*[:：][ \t]*"
 #: Element ids of the Baidu news protocol, printed in the byline by many Chinese CMSs.
 _BAIDU_IDS = {"published": "pubtime_baidu", "source_name": "source_baidu", "authors": "author_baidu",
               "editor": "editor_baidu"}
-_DATE_RE = re.compile(
-    r"((?:19|20)\d{2})\s*(?:[-/.年]\s*)(\d{1,2})\s*(?:[-/.月]\s*)(\d{1,2})(?![\d])\s*日?")
 _LABELLED_DATE = (
     # Government documents are dated by their 成文日期; the portal's PubDate is the upload day.
     ("byline:成文日期", re.compile(r"成文日期" + _SEP)),
@@ -66,27 +64,14 @@ _REPORTER_RE = re.compile(
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
 _NOT_NAME = re.compile(r"编辑|责任|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
                        r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
-_URL_DATES = (
-    ("url:t{}", re.compile(r"[/_]t((?:19|20)\d{2})(\d{2})(\d{2})_")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})/(\d{2})/")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})/(\d{2})(\d{2})/")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")),
-    ("url:{}", re.compile(r"/((?:19|20)\d{2})-(\d{2})-(\d{2})/")),
-)
-#: Title suffix separators and what a trailing site/channel segment looks like.
-_STRONG_SPLIT = re.compile(r"\s*(?:--|_|\s-\s|\s–\s)\s*")
-_WEAK_SPLIT = re.compile(r"\s*(?:\||｜|-|\s)\s*")
-_SITE_WORDS = re.compile(r"(?:网|频道|网站|报|政府|门户|平台|新闻|在线|首页|中心|\.cn|\.com)$", re.I)
-_TAGS = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 
 
 def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str] | None = None,
-                 today: dt.date | None = None) -> tuple[dict, dict[str, str]]:
-    """(meta, provenance) of a parsed page (an ``lxml.html`` document)."""
+                 today: dt.date | None = None) -> Metadata:
+    """The metadata of a parsed page (an ``lxml.html`` document); reads the tree, never edits it."""
     today = today or dt.date.today()
-    meta: dict = {}
-    prov: dict[str, str] = {}
+    meta = Metadata()
     heads = _head_metas(tree)
     lines = None  # page text lines, computed only when a byline search is needed
 
@@ -101,53 +86,59 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
     for key, selector in (meta_selectors or {}).items():
         value = _select_text(tree, selector)
         if value:
-            _accept(meta, prov, key, value, f"site:{selector}", today)
+            _accept(meta, key, value, f"site:{selector}", today)
 
     # 2. the Baidu news-protocol elements many CMSs print in the byline (#pubtime_baidu ...)
     for key, element_id in _BAIDU_IDS.items():
-        if key not in meta:
+        if not meta.has(key):
             for el in tree.iterfind(f".//*[@id='{element_id}']"):
-                _accept(meta, prov, key, el.get("wzades") or el.text_content(), f"#{element_id}", today)
+                _accept(meta, key, el.get("wzades") or el.text_content(), f"#{element_id}", today)
                 break
 
     # title
-    if "title" not in meta:
-        _title(tree, heads, meta, prov)
-    headline_at = _headline_index(page_lines(), meta.get("title"))
+    if not meta.has("title"):
+        found = page_title(tree, heads)
+        if found:
+            meta.offer("title", *found)
+    headline_at = _headline_index(page_lines(), meta.title)
 
     # published
-    if "published" not in meta:
-        _published(tree, heads, page_lines(), headline_at, url, meta, prov, today)
+    if not meta.has("published"):
+        found = _published(tree, heads, page_lines(), headline_at, url, today)
+        if found:
+            meta.offer("published", *found)
 
     # source
-    if "source_name" not in meta:
+    if not meta.has("source_name"):
         for name in _META_NAMES["source_name"]:
             value = _strip_label(heads.get(name))
             if value and not _looks_like_url(value):
-                meta["source_name"], prov["source_name"] = value, f"meta[name={heads.original(name)}]"
+                meta.offer("source_name", value, f"meta[name={heads.original(name)}]")
                 break
         else:
             found = _strip_label(_labelled(page_lines(), headline_at, _SOURCE_RE))
             if found:
-                meta["source_name"], prov["source_name"] = found, "byline:来源"
+                meta.offer("source_name", found, "byline:来源")
             else:
                 # government information-disclosure pages name the issuing organ in their card
                 found = _labelled(page_lines(), 0, _ISSUER_RE)
                 if found:
-                    meta["source_name"], prov["source_name"] = found, "byline:发文机关"
+                    meta.offer("source_name", found, "byline:发文机关")
 
     # editor
-    if "editor" not in meta:
+    if not meta.has("editor"):
         found = _labelled(page_lines(), headline_at, _EDITOR_RE, anywhere=True)
         if found:
-            meta["editor"], prov["editor"] = _names(found)[0] if _names(found) else found, "byline:责任编辑"
+            meta.offer("editor", _names(found)[0] if _names(found) else found, "byline:责任编辑")
         elif plausible_name(heads.get("editor")):
-            meta["editor"], prov["editor"] = heads.get("editor").strip(), "meta[name=editor]"
+            meta.offer("editor", heads.get("editor").strip(), "meta[name=editor]")
 
     # authors
-    if "authors" not in meta:
-        _authors(heads, page_lines(), headline_at, meta, prov)
-    return meta, prov
+    if not meta.has("authors"):
+        found = _authors(heads, page_lines(), headline_at, meta.editor)
+        if found:
+            meta.offer("authors", *found)
+    return meta
 
 
 def _join_labels(lines: list[str]) -> list[str]:
@@ -162,77 +153,7 @@ def _join_labels(lines: list[str]) -> list[str]:
     return out
 
 
-# --- title -----------------------------------------------------------------------------------
-
-def clean_title(title: str | None) -> str | None:
-    """A <title> without the site and channel names appended to it.
-
-    ``_``, `` - ``, ``--`` and `` – `` separate the headline from site and channel names,
-    so the text before the first one is the headline. ``|``, ``｜`` and a bare ``-`` also
-    occur inside headlines ("书记市长这一周 | …"), so after them only trailing segments that
-    look like site names (网, 频道, 日报, …) are dropped.
-    """
-    if not title:
-        return None
-    title = _WS.sub(" ", _TAGS.sub("", title)).strip()
-    head = _STRONG_SPLIT.split(title, maxsplit=1)[0].strip()
-    if len(head) >= 4:
-        title = head
-    parts = [p for p in _WEAK_SPLIT.split(title) if p]
-    while len(parts) > 1 and _SITE_WORDS.search(parts[-1]) and len(parts[-1]) <= 16:
-        parts.pop()
-    return title[: title.find(parts[-1]) + len(parts[-1])].strip() if parts else None
-
-
-def _title(tree, heads, meta, prov) -> None:
-    page_title = _WS.sub(" ", tree.findtext(".//title") or "").strip()
-    cleaned = clean_title(page_title)
-    headings = [_WS.sub(" ", h.text_content()).strip() for tag in ("h1", "h2") for h in tree.iter(tag)]
-    headings = [h for h in headings if 4 <= len(h) <= 120]
-    key = _squash(page_title)
-    # a visible heading the <title> starts with is the headline exactly as printed
-    for heading in headings:
-        if _squash(heading) and key.startswith(_squash(heading)) and len(_squash(heading)) >= len(_squash(cleaned or "")) * 0.6:
-            meta["title"], prov["title"] = heading, "h1" if heading in _texts(tree, "h1") else "h2"
-            return
-    for name in _META_NAMES["title"]:
-        value = clean_title(heads.get(name))
-        if value and len(value) >= 4:
-            meta["title"], prov["title"] = value, f"meta[name={heads.original(name)}]"
-            return
-    if cleaned and not _is_site_name(cleaned):
-        meta["title"], prov["title"] = cleaned, "title" if cleaned == page_title else "title:site-suffix-removed"
-        return
-    # <title> holds only the site's name ("北医新闻网_(新闻)"): the element styled as the title
-    for el in tree.iter("td", "div", "span", "p", "strong", "font"):
-        hint = f"{el.get('class') or ''} {el.get('id') or ''}"
-        if _TITLE_CLASS.search(hint):
-            text = _WS.sub(" ", el.text_content()).strip()
-            if 4 <= len(text) <= 80 and not _is_site_name(text):
-                meta["title"], prov["title"] = text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
-                return
-    if cleaned:
-        meta["title"], prov["title"] = cleaned, "title"
-        return
-    if headings:
-        meta["title"], prov["title"] = headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
-
-
-_TITLE_CLASS = re.compile(r"(?:^|[\s_-])(?:bt_?title|art_?title|article_?title|news_?title|title|tit|headline)(?:$|[\s_-])", re.I)
-
-
-def _is_site_name(text: str) -> bool:
-    """"北医新闻网", "人民网": a short name ending like a site's, not a headline."""
-    return len(text) <= 10 and bool(_SITE_WORDS.search(text))
-
-
-def _texts(tree, tag: str) -> set[str]:
-    return {_WS.sub(" ", h.text_content()).strip() for h in tree.iter(tag)}
-
-
-def _squash(text: str | None) -> str:
-    return re.sub(r"[\s\u3000]+", "", text or "")
-
+# --- headline, dates --------------------------------------------------------------------
 
 def _headline_index(lines: list[str], title: str | None) -> int:
     """Index of the line that prints the headline (bylines follow it); 0 when not found."""
@@ -245,64 +166,31 @@ def _headline_index(lines: list[str], title: str | None) -> int:
     return 0
 
 
-# --- dates -----------------------------------------------------------------------------------
-
-def parse_date(text: str | None, today: dt.date | None = None) -> dt.date | None:
-    """The first full date (``2024-05-10``, ``2024年05月10日06:58``, ``2022.01.20``) in ``text``,
-    if it is between 1990-01-01 and ``today``."""
-    if not text:
-        return None
-    m = _DATE_RE.search(text)
-    return _valid(*m.groups(), today=today) if m else None
-
-
-def _valid(y, m, d, today=None) -> dt.date | None:
-    try:
-        date = dt.date(int(y), int(m), int(d))
-    except ValueError:
-        return None
-    return date if _MIN_DATE <= date <= (today or dt.date.today()) else None
-
-
-def url_date(url: str | None, today: dt.date | None = None) -> tuple[dt.date, str] | None:
-    """(date, provenance) from a URL path such as ``.../t20240513_15249693.htm``."""
-    for label, rx in _URL_DATES:
-        m = rx.search(url or "")
-        if m:
-            date = _valid(*m.groups(), today=today)
-            if date:
-                return date, label.format("".join(m.groups()))
-    return None
-
-
-def _published(tree, heads, lines, headline_at, url, meta, prov, today) -> None:
+def _published(tree, heads, lines, headline_at, url, today) -> tuple[dt.date, str] | None:
+    """(date, where it was found) of the page, most trusted source first."""
     window = lines[headline_at: headline_at + 12] if lines else []
-    def put(date, source):
-        meta["published"], prov["published"] = date.isoformat(), source
-
     # 成文日期 first (see _LABELLED_DATE)
     label, rx = _LABELLED_DATE[0]
     found = _labelled_date(lines, rx, today)
     if found:
-        return put(found, label)
+        return found, label
     for name in _META_NAMES["published"]:
         date = parse_date(heads.get(name), today)
         if date:
-            return put(date, f"meta[name={heads.original(name)}]")
+            return date, f"meta[name={heads.original(name)}]"
     for label, rx in _LABELLED_DATE[1:]:
         found = _labelled_date(window, rx, today)
         if found:
-            return put(found, label)
+            return found, label
     for line in window:  # the first date printed under the headline
         date = parse_date(line, today)
         if date:
-            return put(date, "byline:date")
+            return date, "byline:date"
     found = url_date(url, today)
     if found:
-        return put(*found)
+        return found
     date = _htmldate(tree, url, today)
-    if date:
-        put(date, "htmldate")
+    return (date, "htmldate") if date else None
 
 
 def _labelled_date(lines, rx, today) -> dt.date | None:
@@ -345,23 +233,22 @@ def _names(found: str) -> list[str]:
     return [n for n in re.split(r"[、，,\s]+", found) if plausible_name(n)]
 
 
-def _authors(heads, lines, headline_at, meta, prov) -> None:
+def _authors(heads, lines, headline_at, editor: str | None) -> tuple[list[str], str] | None:
+    """(names, where they were found): the labelled byline, then 记者/通讯员, then head metadata."""
     found = _labelled(lines, headline_at, _AUTHOR_LABEL_RE)
     if found and _names(found):
-        meta["authors"], prov["authors"] = _names(found), "byline:作者"
-        return
-    for i, line in enumerate(lines[headline_at:], start=headline_at):
+        return _names(found), "byline:作者"
+    for line in lines[headline_at:]:
         for m in _REPORTER_RE.finditer(line):
             names = _names(m.group("names"))
             if names:
-                meta["authors"], prov["authors"] = names, f"byline:{m.group('role')}"
-                return
+                return names, f"byline:{m.group('role')}"
     for name in _META_NAMES["authors"]:
         value = (heads.get(name) or "").strip()
         # the CMS "author" is often the account that posted the page (the editor)
-        if plausible_name(value) and value != meta.get("editor"):
-            meta["authors"], prov["authors"] = [value], f"meta[name={heads.original(name)}]"
-            return
+        if plausible_name(value) and value != editor:
+            return [value], f"meta[name={heads.original(name)}]"
+    return None
 
 
 def _labelled(lines, start, rx, anywhere: bool = False) -> str | None:
@@ -414,9 +301,7 @@ def _head_metas(tree) -> _Heads:
 
 
 def _select_text(tree, selector: str) -> str | None:
-    from .extract import _xpath  # the one selector compiler (CSS or XPath)
-
-    for node in _xpath(selector)(tree):
+    for node in compile_selector(selector)(tree):
         value = node if isinstance(node, str) else (node.get("content") or node.text_content())
         value = _WS.sub(" ", value or "").strip()
         if value:
@@ -424,7 +309,7 @@ def _select_text(tree, selector: str) -> str | None:
     return None
 
 
-def _labelled_part(key: str, value: str) -> str:
+def _labelled_part(key: str, value: str, today: dt.date) -> str:
     """The part of a selected value its label names, when the selector read a whole byline.
 
     Many CMSs print date and source in one block (``发布时间：2023年06月12日　来源：最高人民检察院``),
@@ -437,29 +322,21 @@ def _labelled_part(key: str, value: str) -> str:
     if key == "published":
         for _name, rx in _LABELLED_DATE:
             m = rx.search(value)
-            if m and parse_date(value[m.end():]):
+            if m and parse_date(value[m.end():], today):
                 return value[m.end():]
     return value
 
 
-def _accept(meta, prov, key, value, source, today) -> None:
+def _accept(meta: Metadata, key: str, value: str, source: str, today: dt.date) -> None:
     """A site-selector value, parsed into the type its key holds."""
-    value = _labelled_part(key, value)
+    value = _labelled_part(key, value, today)
     if key == "published":
-        date = parse_date(value, today)
-        if date:
-            meta[key], prov[key] = date.isoformat(), source
-    elif key == "authors":
+        meta.offer(key, parse_date(value, today), source)
+    elif key in ("authors", "editor"):
         names = _names(re.sub(r"^.*?[:：]", "", value))
         if names:
-            meta[key], prov[key] = names, source
-    elif key == "editor":
-        names = _names(re.sub(r"^.*?[:：]", "", value))
-        if names:
-            meta[key], prov[key] = names[0], source
+            meta.offer(key, names if key == "authors" else names[0], source)
     elif key == "source_name":
-        value = _strip_label(re.sub(r"^.*?[:：]\s*", "", value).strip())
-        if value:
-            meta[key], prov[key] = value, source
+        meta.offer(key, _strip_label(re.sub(r"^.*?[:：]\s*", "", value).strip()), source)
     elif key == "title":
-        meta[key], prov[key] = value, source
+        meta.offer(key, value, source)

@@ -1,0 +1,85 @@
+"""The headline of an HTML page: a visible heading, head metadata, or the ``<title>``
+without the site and channel names appended to it."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clean_title", "page_title", "squash", "TITLE_META_NAMES"]
+
+#: head <meta> names (lower case) that carry the headline, most trusted first.
+TITLE_META_NAMES = ("articletitle", "og:title", "twitter:title")
+
+#: Title suffix separators and what a trailing site/channel segment looks like.
+_STRONG_SPLIT = re.compile(r"\s*(?:--|_|\s-\s|\s–\s)\s*")
+_WEAK_SPLIT = re.compile(r"\s*(?:\||｜|-|\s)\s*")
+_SITE_WORDS = re.compile(r"(?:网|频道|网站|报|政府|门户|平台|新闻|在线|首页|中心|\.cn|\.com)$", re.I)
+_TAGS = re.compile(r"<[^>]+>")
+_WS = re.compile(r"\s+")
+_TITLE_CLASS = re.compile(r"(?:^|[\s_-])(?:bt_?title|art_?title|article_?title|news_?title|title|tit|headline)(?:$|[\s_-])", re.I)
+
+
+def squash(text: str | None) -> str:
+    """``text`` without any whitespace (ideographic spaces included): for comparing headlines."""
+    return re.sub(r"[\s\u3000]+", "", text or "")
+
+
+def clean_title(title: str | None) -> str | None:
+    """A <title> without the site and channel names appended to it.
+
+    ``_``, `` - ``, ``--`` and `` – `` separate the headline from site and channel names,
+    so the text before the first one is the headline. ``|``, ``｜`` and a bare ``-`` also
+    occur inside headlines ("书记市长这一周 | …"), so after them only trailing segments that
+    look like site names (网, 频道, 日报, …) are dropped.
+    """
+    if not title:
+        return None
+    title = _WS.sub(" ", _TAGS.sub("", title)).strip()
+    head = _STRONG_SPLIT.split(title, maxsplit=1)[0].strip()
+    if len(head) >= 4:
+        title = head
+    parts = [p for p in _WEAK_SPLIT.split(title) if p]
+    while len(parts) > 1 and _SITE_WORDS.search(parts[-1]) and len(parts[-1]) <= 16:
+        parts.pop()
+    return title[: title.find(parts[-1]) + len(parts[-1])].strip() if parts else None
+
+
+def page_title(tree, heads) -> tuple[str, str] | None:
+    """(headline, where it was found) of a parsed page; ``heads`` maps lower-cased head
+    ``<meta>`` names to their content (``.original(name)`` gives the name as written)."""
+    page = _WS.sub(" ", tree.findtext(".//title") or "").strip()
+    cleaned = clean_title(page)
+    headings = [_WS.sub(" ", h.text_content()).strip() for tag in ("h1", "h2") for h in tree.iter(tag)]
+    headings = [h for h in headings if 4 <= len(h) <= 120]
+    key = squash(page)
+    # a visible heading the <title> starts with is the headline exactly as printed
+    for heading in headings:
+        if squash(heading) and key.startswith(squash(heading)) and len(squash(heading)) >= len(squash(cleaned or "")) * 0.6:
+            return heading, "h1" if heading in _texts(tree, "h1") else "h2"
+    for name in TITLE_META_NAMES:
+        value = clean_title(heads.get(name))
+        if value and len(value) >= 4:
+            return value, f"meta[name={heads.original(name)}]"
+    if cleaned and not _is_site_name(cleaned):
+        return cleaned, "title" if cleaned == page else "title:site-suffix-removed"
+    # <title> holds only the site's name ("北医新闻网_(新闻)"): the element styled as the title
+    for el in tree.iter("td", "div", "span", "p", "strong", "font"):
+        hint = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if _TITLE_CLASS.search(hint):
+            text = _WS.sub(" ", el.text_content()).strip()
+            if 4 <= len(text) <= 80 and not _is_site_name(text):
+                return text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
+    if cleaned:
+        return cleaned, "title"
+    if headings:
+        return headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
+    return None
+
+
+def _is_site_name(text: str) -> bool:
+    """"北医新闻网", "人民网": a short name ending like a site's, not a headline."""
+    return len(text) <= 10 and bool(_SITE_WORDS.search(text))
+
+
+def _texts(tree, tag: str) -> set[str]:
+    return {_WS.sub(" ", h.text_content()).strip() for h in tree.iter(tag)}
