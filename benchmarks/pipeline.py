@@ -14,7 +14,7 @@ For each corpus size N (generated pages, ``benchmarks/corpus.py``), in one proce
   ``executemany`` in batches of 500; models are loaded before the clock starts, as ours;
 - **stages**: the stage functions called one by one on the same pages (the first
   ``--stage-pages`` of them), in ms a page: decode, extract (body; the metadata part
-  taken out), metadata (``htmlmeta.extract_meta`` on the parsed page + Simplified
+  taken out), metadata (``pipelines.extract.meta.extract_meta`` on the parsed page + Simplified
   metadata), clean, convert (NFKC + script + t2s), segment, keywords, fingerprint
   (MinHash + LSH + BM25 terms + relevance, i.e. ``corpus.index_entry``), store (the
   ``add_documents`` batch minus the fingerprint part it contains).

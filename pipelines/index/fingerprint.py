@@ -17,7 +17,7 @@ splitmix64's finalizer (:func:`shingle_hash`). For a text, :func:`text_signature
 computes the same hashes for all its 5-character shingles at once with NumPy (a
 rolling polynomial over the code point array): 0.3-1.5 ms a report instead of ~5-9 ms
 for one blake2b call per shingle, the hash of schema versions before 5 (migration 5,
-``Store._refingerprint``, computed the stored signatures again).
+``pipelines.store.schema._refingerprint``, computed the stored signatures again).
 ``benchmarks/dedup.py`` measures it against SimHash (also here) on generated
 reprints; the numbers that chose it are in the README.
 

@@ -1,4 +1,4 @@
-"""What is kept about documents besides their rows, driven by ``pipelines/corpus.py``:
+"""What is kept about documents besides their rows, driven by ``pipelines/ingest.py``:
 MinHash fingerprints and their LSH bands (``doc_bands``), the BM25 postings
 (``doc_postings``, ``doc_vocab``, ``doc_lengths``), reprint clusters
 (``documents.duplicate_of``) and relevance."""
