@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 
-from scrapy.exceptions import NotConfigured
-
 from pipelines.document import Document
 from pipelines.errors import DjcrawlError
 from pipelines.index.entry import IndexEntry
@@ -111,8 +109,8 @@ class StorePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("DJ_BATCH_SIZE", 50)
-        if self.batch_size < 1:
-            raise NotConfigured("DJ_BATCH_SIZE must be at least 1")
+        if self.batch_size < 1:  # (NotConfigured would quietly store nothing)
+            raise DjcrawlError("DJ_BATCH_SIZE must be at least 1")
         self.pages: list[Page] = []
         self.docs: list[Document] = []
         self.entries: dict[str, IndexEntry] = {}

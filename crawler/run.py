@@ -26,14 +26,14 @@ def crawl_settings(*, db, sites=(), run_id: str | None = None, mirror_url: str |
 
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    overrides = {
-        "DJ_DUCKDB_PATH": str(db),
-        "DJ_SITES": list(sites),
-        "DJ_REFRESH": refresh,
-        "DJ_MAX_PAGES": max_pages or 0,
-        "DJ_PROGRESS": progress,
-        "LOG_LEVEL": settings.get("DJ_LOG_LEVEL"),
-    }
+    # what the command line says wins over the environment; what it leaves unsaid does not
+    overrides = {"DJ_DUCKDB_PATH": str(db), "DJ_PROGRESS": progress, "LOG_LEVEL": settings.get("DJ_LOG_LEVEL")}
+    if sites:
+        overrides["DJ_SITES"] = list(sites)
+    if refresh:
+        overrides["DJ_REFRESH"] = True
+    if max_pages:
+        overrides["DJ_MAX_PAGES"] = max_pages
     if run_id:
         overrides["DJ_RUN_ID"] = run_id
     if workers is not None:

@@ -42,19 +42,19 @@ DJ_DUCKDB_PATH = from_env("DJ_DUCKDB_PATH", "data/djcrawl.duckdb")
 #: Who to write to about this crawler; goes into the User-Agent.
 DJ_CONTACT = from_env("DJ_CONTACT", "https://github.com/djcrawl/djcrawl")
 #: ``http://127.0.0.1:PORT`` of the offline mirror; empty = crawl the real sites.
-DJ_MIRROR_URL = ""
+DJ_MIRROR_URL = from_env("DJ_MIRROR_URL", "")
 #: Folder of the site configs (``<site>.toml``); empty = ``seeds/sites`` of the project.
 DJ_SITES_DIR = from_env("DJ_SITES_DIR", "")
-#: Sites to crawl (names of the site configs); empty = all.
-DJ_SITES = []
+#: Sites to crawl (names of the site configs, a list or "a,b"); empty = all.
+DJ_SITES = from_env("DJ_SITES", [])
 #: Fetch known article pages again and page through whole lists.
-DJ_REFRESH = False
+DJ_REFRESH = from_env("DJ_REFRESH", False)
 #: Stop a site after this many requests (0 = no limit).
-DJ_MAX_PAGES = 0
+DJ_MAX_PAGES = from_env("DJ_MAX_PAGES", 0)
 #: Id of the crawl_runs row; empty = one is made when the crawl starts.
-DJ_RUN_ID = ""
+DJ_RUN_ID = from_env("DJ_RUN_ID", "")
 #: Pages and documents are written in batches of this many, one transaction a batch.
-DJ_BATCH_SIZE = 50
+DJ_BATCH_SIZE = from_env("DJ_BATCH_SIZE", 50)
 #: Processes that make documents out of fetched pages (0 = the crawl process itself).
 #: Default one per core: on 2 cores, 2 workers crawl the loopback mirror 1.8x as fast as
 #: the crawl process alone, 1 worker 1.4x; each worker holds ~190 MB of dictionaries
@@ -65,7 +65,7 @@ DJ_WORKERS = from_env("DJ_WORKERS", _cores())
 #: ``irrelevant``. 0 keeps every article.
 DJ_MIN_RELEVANCE = from_env("DJ_MIN_RELEVANCE", 0.0)
 #: Print a line on stderr when a site's last request is done (``djcrawl crawl`` sets it).
-DJ_PROGRESS = False
+DJ_PROGRESS = from_env("DJ_PROGRESS", False)
 #: Log level of ``djcrawl crawl`` (``scrapy crawl`` uses LOG_LEVEL below).
 DJ_LOG_LEVEL = from_env("DJ_LOG_LEVEL", "WARNING")
 

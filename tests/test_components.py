@@ -254,3 +254,29 @@ def test_the_store_pipeline_writes_pages_and_documents_a_batch_at_a_time(make_cr
     assert stats.get_value(outcomes.count_key("spp", "list-page")) == 1
     assert stats.get_value(outcomes.count_key("spp", "no-body")) == 1
     assert stats.get_value(outcomes.total_key("documents_new")) == 1
+
+
+# --------------------------------------------------------------------------- settings
+
+def _settings_in(env: dict, code: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "DJCRAWL_"))}
+    return subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parent.parent).stdout.strip()
+
+
+def test_every_dj_setting_reads_the_environment_and_the_command_line_wins():
+    code = ("from crawler.run import crawl_settings as c; s = c(db='x.duckdb'); t = c(db='x.duckdb', max_pages=5);"
+            "print(s.getint('DJ_MAX_PAGES'), t.getint('DJ_MAX_PAGES'), s.getbool('DJ_REFRESH'), s.get('DJ_CONTACT'),"
+            " s.get('DJ_MIN_RELEVANCE'), s.getint('DJ_BATCH_SIZE'), s['USER_AGENT'])")
+    env = {"DJ_MAX_PAGES": "3", "DJ_REFRESH": "1", "DJCRAWL_CONTACT": "mailto:old@example.org",
+           "DJ_MIN_RELEVANCE": "0.4", "DJ_BATCH_SIZE": "7"}
+    assert _settings_in(env, code).split(" ", 6) == ["3", "5", "True", "mailto:old@example.org", "0.4", "7",
+                                                     "djcrawl/0.1 (+mailto:old@example.org)"]
+    # the new name wins over the old one
+    both = _settings_in({"DJCRAWL_DB": "old.duckdb", "DJ_DUCKDB_PATH": "new.duckdb"},
+                        "from crawler.cli.options import db_path; print(db_path(), db_path('given.duckdb'))")
+    assert both == "new.duckdb given.duckdb"
