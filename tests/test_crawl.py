@@ -23,7 +23,7 @@ from pipelines.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "real_sites"
-CONFIGS = {c.name: c for c in load_sites()}
+CONFIGS = {c.name: c for c in load_sites(every=True)}
 PAGES, SITES = build_mirror()
 #: the sites the --refresh run crawls again: a multi-page article (spp) and attachments (spp_12309)
 REFRESHED = ("spp", "spp_12309")

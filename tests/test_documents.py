@@ -121,7 +121,7 @@ def test_decode_as_gives_the_text_decode_bytes_gave():
 @pytest.fixture(scope="module")
 def mirror():
     pages, sites = build_mirror()
-    return pages, sites, {c.name: c for c in load_sites()}
+    return pages, sites, {c.name: c for c in load_sites(every=True)}
 
 
 def _hints(cfg) -> SiteHints:
