@@ -137,7 +137,7 @@ def _page(url, mp, site, kind="article", encoded=False, **fields) -> Page:
 
 def test_a_multi_page_article_is_joined_into_one_document(mirror):
     pages, sites, configs = mirror
-    url = "https://www.spp.gov.cn/spp/djgz/202012/t20201216_487654.shtml"
+    url = "https://www.spp.gov.cn/spp/gjybs/202012/t20201216_487654.shtml"
     part_url = url.replace(".shtml", "_1.shtml")
     cfg = configs["spp"]
     for encoded in (False, True):  # decoded again with the encoding the crawl found, or found again
