@@ -29,7 +29,7 @@ class MirrorMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         mirror = crawler.settings.get("DJ_MIRROR_URL") or ""
-        sites = load_sites(directory=crawler.settings.get("DJ_SITES_DIR") or None) if mirror else []
+        sites = load_sites(directory=crawler.settings.get("DJ_SITES_DIR") or None, every=True) if mirror else []
         hosts = {d for cfg in sites for d in cfg.allowed_domains}
         return cls(mirror, hosts)
 

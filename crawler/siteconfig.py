@@ -23,13 +23,36 @@ from pipelines.errors import DjcrawlError
 
 from .settings import from_env
 
-__all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_sites", "sites_dir", "META_KEYS"]
+__all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_sites", "sites_dir", "META_KEYS", "STATUSES",
+           "DEFAULT_CRAWL_STATUSES", "CITABLE_FIELDS"]
 
 #: Metadata keys a config may give selectors for (the keys extraction fills).
 META_KEYS = ("title", "published", "source_name", "authors", "editor", "summary")
 #: How a list announces its next page: plain <a> links, or the TRS CMS script call
 #: ``createPageHTML(total, current, "index", "shtml")`` with no links in the HTML.
 PAGINATION_STYLES = ("links", "createPageHTML")
+#: How far public evidence backs a config (top-level ``status``): ``confirmed`` (every field
+#: the crawl relies on is cited), ``partial`` (start URLs, list rows and article URLs are cited,
+#: some other fields are not), ``unconfirmed`` (the lists it would walk rest on no source).
+STATUSES = ("confirmed", "partial", "unconfirmed")
+#: The statuses ``load_sites()`` without names returns: the default crawl. An unconfirmed
+#: site is crawled only when named (``djcrawl crawl NAME``) or through the mirror (``demo``).
+DEFAULT_CRAWL_STATUSES = ("confirmed", "partial")
+#: The fields ``[evidence.cited]`` may cite, and the ones each status requires cited.
+CITABLE_FIELDS = ("start_urls", "allowed_domains", "encoding_hint", "list.link_selector", "list.pagination",
+                  "list.page_url", "article.url_patterns", "article.part_url", "article.body_selectors",
+                  "article.prune_xpaths", *(f"article.meta.{k}" for k in META_KEYS))
+_REQUIRED_CITED = {
+    "confirmed": ("start_urls", "list.link_selector", "list.pagination", "list.page_url", "article.url_patterns",
+                  "article.body_selectors", "encoding_hint"),
+    "partial": ("start_urls", "list.link_selector", "article.url_patterns"),
+    "unconfirmed": (),
+}
+#: A citation names a public file and what it shows: ``owner/repo path@commit: fact``, or, for a
+#: file the code index holds without naming its repository, ``index file ID: fact`` (``ID`` is the
+#: index's file id, readable again with its ``read_file``). Never a mirror page: those are built
+#: from the configs' own assumptions.
+_CITATION = re.compile(r"^(?:[\w.-]+/[\w.-]+ \S+@[0-9a-f]{7,40}|index file \d+): \S")
 
 
 class SiteConfigError(DjcrawlError):
@@ -81,11 +104,23 @@ class SiteConfig:
     encoding_hint: str | None
     list: ListConfig
     article: ArticleConfig
-    confirmed: tuple[str, ...] = ()
+    #: ``confirmed``, ``partial`` or ``unconfirmed`` (see :data:`STATUSES`)
+    status: str = "unconfirmed"
+    #: field -> the public sources that show it (``[evidence.cited]``)
+    cited: tuple[tuple[str, tuple[str, ...]], ...] = ()
     unconfirmed: tuple[str, ...] = ()
+    #: what the sources show that the config cannot use yet (other list kinds, other hosts)
+    notes: tuple[str, ...] = ()
     _compiled: tuple = field(default=(), compare=False, repr=False)
 
+    @property
+    def in_default_crawl(self) -> bool:
+        return self.status in DEFAULT_CRAWL_STATUSES
+
     def is_article_url(self, url: str) -> bool:
+        """Whether ``url`` is an article of this site; a ``#fragment`` is not part of the page's
+        address (the spider drops it before asking), so it is ignored here too."""
+        url = url.split("#", 1)[0]
         return any(p.search(url) for p in self._compiled)
 
     def owns(self, url: str) -> bool:
@@ -254,7 +289,27 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
         meta=tuple(meta),
         part_url=part_url,
     )
+    status = f.str("status", "unconfirmed")
+    if status not in STATUSES:
+        raise f.fail("status", f"must be one of {', '.join(STATUSES)}")
     ev = f.table("evidence") if "evidence" in data else _Fields(path, {}, "evidence.")
+    cited_table = ev.data.get("cited", {})
+    if not isinstance(cited_table, dict):
+        raise ev.fail("cited", "must be a table of field = [citations]")
+    cf = _Fields(path, cited_table, "evidence.cited.")
+    cited = []
+    for key in cited_table:
+        if key not in CITABLE_FIELDS:
+            raise cf.fail(key, f"not a field a config has (citable: {', '.join(CITABLE_FIELDS)})")
+        values = cf.strs(key)
+        for v in values:
+            if not _CITATION.match(v):
+                raise cf.fail(key, f"{v[:60]!r} is not a citation ('owner/repo path@commit: fact' "
+                                   "or 'index file ID: fact')")
+        cited.append((key, values))
+    missing = [k for k in _REQUIRED_CITED[status] if k not in cited_table]
+    if missing:
+        raise f.fail("status", f"is {status!r} but [evidence.cited] cites no source for {', '.join(missing)}")
     cfg = SiteConfig(
         name=name,
         title=f.str("title"),
@@ -264,8 +319,10 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
         encoding_hint=f.str("encoding_hint", required=False),
         list=list_cfg,
         article=article_cfg,
-        confirmed=ev.strs("confirmed", required=False),
+        status=status,
+        cited=tuple(cited),
         unconfirmed=ev.strs("unconfirmed", required=False),
+        notes=ev.strs("notes", required=False),
         _compiled=tuple(re.compile(p) for p in article_cfg.url_patterns),
     )
     for url in start_urls:
@@ -274,8 +331,11 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     return cfg
 
 
-def load_sites(names: list[str] | tuple[str, ...] | None = None, directory: str | os.PathLike | None = None) -> list[SiteConfig]:
-    """All configs (sorted by name), or the named ones; an unknown name is an error."""
+def load_sites(names: list[str] | tuple[str, ...] | None = None, directory: str | os.PathLike | None = None,
+               *, every: bool = False) -> list[SiteConfig]:
+    """The named configs (an unknown name is an error); without names, the default crawl: the
+    configs whose ``status`` allows it (:data:`DEFAULT_CRAWL_STATUSES`), sorted by name, or
+    every config with ``every=True`` (the mirror, ``reprocess``, ``demo``)."""
     d = sites_dir(directory)
     available = {p.stem: p for p in sorted(d.glob("*.toml"))}
     if not available:
@@ -287,4 +347,5 @@ def load_sites(names: list[str] | tuple[str, ...] | None = None, directory: str 
                 f"unknown site {', '.join(unknown)} (known: {', '.join(available)})"
             )
         return [load_site(available[n]) for n in dict.fromkeys(names)]
-    return [load_site(p) for p in available.values()]
+    configs = [load_site(p) for p in available.values()]
+    return configs if every else [c for c in configs if c.in_default_crawl]

@@ -23,7 +23,7 @@ from pipelines.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "real_sites"
-CONFIGS = {c.name: c for c in load_sites()}
+CONFIGS = {c.name: c for c in load_sites(every=True)}
 PAGES, SITES = build_mirror()
 #: the sites the --refresh run crawls again: a multi-page article (spp) and attachments (spp_12309)
 REFRESHED = ("spp", "spp_12309")
@@ -163,7 +163,7 @@ def test_crawled_documents_carry_url_site_run_and_doc_id(first):
 def test_raw_pages_are_kept_byte_for_byte_with_the_detected_encoding(first):
     db = first[0]
     with Store(db, read_only=True) as store:
-        gbk = store.get_page("http://cpc.people.com.cn/n1/2018/1120/c64387-30411111.html")
+        gbk = store.get_page("http://cpc.people.com.cn/n/2018/1120/c64387-30411111.html")
         assert gbk.body == (FIXTURES / "gbk_legacy/jiangsu_fanxiao_gb2312.html").read_bytes()
         assert gbk.encoding == "gb18030"
         # declares gb2312, bytes are UTF-8: the bytes win
@@ -177,7 +177,7 @@ def test_raw_pages_are_kept_byte_for_byte_with_the_detected_encoding(first):
 
 def test_a_multi_page_article_becomes_one_document(first):
     db = first[0]
-    url = "https://www.spp.gov.cn/spp/djgz/202012/t20201216_487654.shtml"
+    url = "https://www.spp.gov.cn/spp/gjybs/202012/t20201216_487654.shtml"
     with Store(db, read_only=True) as store:
         doc = store.get_document(doc_id_for_url(url))
         page = store.get_page(url)
@@ -412,8 +412,9 @@ def test_dj_min_relevance_keeps_articles_under_it_as_pages_only(first, mirror, t
     db = tmp_path / "relevant.duckdb"
     assert djcrawl(mirror, "load-seeds", "--db", str(db), "--quiet").returncode == 0
     env = {**os.environ, "DJ_MIRROR_URL": mirror.url, "DJ_MIN_RELEVANCE": "0.5"}
-    result = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--mirror", "--db", str(db)], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=180)
+    # every site named: the unconfirmed ones are not in a crawl that names none
+    result = subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "--mirror", "--db", str(db), *CONFIGS],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     crawled = "origin IN ('crawl', 'attachment')"
     demo = dict(rows(first[0], f"SELECT doc_id, relevance FROM documents WHERE {crawled}"))
@@ -424,3 +425,18 @@ def test_dj_min_relevance_keeps_articles_under_it_as_pages_only(first, mirror, t
     assert dropped and all(doc_id is None for _url, doc_id in dropped)
     assert {doc_id_for_url(url) for url, _ in dropped} == {d for d, score in demo.items() if score < 0.5}
     assert sum(n for (site, reason), n in last_run(db)["counts"].items() if reason == "irrelevant") == len(dropped)
+
+
+def test_a_crawl_naming_no_site_leaves_the_unconfirmed_sites_out(mirror, tmp_path):
+    """The default crawl is the sites whose evidence allows it; an unconfirmed one is crawled when named."""
+    db = tmp_path / "default.duckdb"
+    result = djcrawl(mirror, "crawl", "--mirror", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    default = {name for name, cfg in CONFIGS.items() if cfg.in_default_crawl}
+    assert default and default != set(CONFIGS)
+    assert {site for site, _reason in last_run(db)["counts"]} == default
+    assert {site for (site,) in rows(db, "SELECT DISTINCT site FROM pages")} == default
+    named = djcrawl(mirror, "crawl", "zmdnews", "--mirror", "--db", str(db))
+    assert named.returncode == 0, named.stderr
+    assert CONFIGS["zmdnews"].status == "unconfirmed"
+    assert {site for site, _reason in last_run(db)["counts"]} == {"zmdnews"}

@@ -121,7 +121,7 @@ def test_decode_as_gives_the_text_decode_bytes_gave():
 @pytest.fixture(scope="module")
 def mirror():
     pages, sites = build_mirror()
-    return pages, sites, {c.name: c for c in load_sites()}
+    return pages, sites, {c.name: c for c in load_sites(every=True)}
 
 
 def _hints(cfg) -> SiteHints:
@@ -137,7 +137,7 @@ def _page(url, mp, site, kind="article", encoded=False, **fields) -> Page:
 
 def test_a_multi_page_article_is_joined_into_one_document(mirror):
     pages, sites, configs = mirror
-    url = "https://www.spp.gov.cn/spp/djgz/202012/t20201216_487654.shtml"
+    url = "https://www.spp.gov.cn/spp/gjybs/202012/t20201216_487654.shtml"
     part_url = url.replace(".shtml", "_1.shtml")
     cfg = configs["spp"]
     for encoded in (False, True):  # decoded again with the encoding the crawl found, or found again

@@ -82,6 +82,15 @@ def test_the_sites_command_names_every_bad_config_and_fails(sites_dir):
     assert "1 valid, 1 invalid" in proc.stdout
 
 
+def test_a_crawl_with_no_site_in_the_default_crawl_says_which_to_name(sites_dir, tmp_path):
+    # sx_jcy is unconfirmed: left out of a crawl that names no site, crawled when named
+    (sites_dir / "sx_jcy.toml").write_bytes(CONFIG.read_bytes())
+    db = tmp_path / "never.duckdb"
+    proc = djcrawl("crawl", "--db", str(db), env={"DJ_SITES_DIR": str(sites_dir)})
+    one_line_error(proc, "default crawl", "unconfirmed", "sx_jcy")
+    assert not db.exists()
+
+
 def test_no_site_configs_at_all(tmp_path):
     one_line_error(djcrawl("crawl", "--db", str(tmp_path / "x.duckdb"), env={"DJ_SITES_DIR": str(tmp_path / "none")}),
                    "no site configs in")

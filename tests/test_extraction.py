@@ -468,7 +468,7 @@ def _mirror_articles():
     from crawler.mirror.pages import build_mirror
     from crawler.siteconfig import load_sites
 
-    configs = {c.name: c for c in load_sites()}
+    configs = {c.name: c for c in load_sites(every=True)}
     pages, sites = build_mirror()
     for name, site in sorted(sites.items()):
         cfg = configs[name]

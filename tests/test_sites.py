@@ -7,24 +7,27 @@ The whole crawl through the Scrapy engine is in test_crawl.py.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 import pytest
 from scrapy.selector import Selector
 
 from crawler.mirror.pages import build_mirror
-from crawler.siteconfig import SiteConfigError, load_site, load_sites
+from crawler.siteconfig import DEFAULT_CRAWL_STATUSES, SiteConfigError, load_site, load_sites
 from crawler.spiders.djcrawl import DjSpider
 from pipelines.decode import decode_bytes
 from pipelines.document import Document
 from pipelines.documents import document_from_html
 
-CONFIGS = {c.name: c for c in load_sites()}
+CONFIGS = {c.name: c for c in load_sites(every=True)}
 PAGES, SITES = build_mirror()
 
 GOOD = Path(__file__).resolve().parent.parent / "seeds" / "sites" / "sx_jcy.toml"
+#: real article and list URLs of each site, harvested from public crawlers and code (never the mirror)
+REAL_URLS = json.loads((Path(__file__).resolve().parent / "fixtures" / "site_urls.json").read_text(encoding="utf-8"))["sites"]
 
 
 def test_at_least_the_required_sites_are_configured():
@@ -34,7 +37,7 @@ def test_at_least_the_required_sites_are_configured():
         assert host in hosts
     assert sum(1 for h in hosts if h.endswith(".jcy.gov.cn")) >= 2
     # every config says what is and is not confirmed by a real page
-    assert all(c.confirmed or c.unconfirmed for c in CONFIGS.values())
+    assert all(c.cited or c.unconfirmed for c in CONFIGS.values())
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -56,6 +59,13 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
         ('published = ["meta[name=PubDate]"]', 'published_on = ["meta[name=PubDate]"]', "article.meta.published_on"),
         ("prune_xpaths = ['//script'", "prune_xpaths = ['//script['", "article.prune_xpaths"),
         ('title = "山西省人民检察院"\n', "", "title"),
+        ('status = "unconfirmed"', 'status = "probably"', "status"),
+        # a status above unconfirmed needs the fields it rests on cited
+        ('status = "unconfirmed"', 'status = "partial"', "status"),
+        ("[evidence]\n", '[evidence.cited]\n"list.colour" = ["a/b c.py@0123456789abcdef: x"]\n[evidence]\n',
+         "evidence.cited.list.colour"),
+        ("[evidence]\n", '[evidence.cited]\nstart_urls = ["the project notes say so"]\n[evidence]\n',
+         "evidence.cited.start_urls"),
     ],
 )
 def test_a_bad_config_names_the_file_and_the_field(tmp_path, old, new, field):
@@ -95,7 +105,8 @@ def test_config_list_pages_yield_its_article_urls(name):
             sel = Selector(text=text)
             for node in sel.css(cfg.list.link_selector):
                 for href in node.xpath("self::a/@href | .//a/@href").getall():
-                    link = urljoin(url, href)
+                    # the spider drops a #fragment before asking, as here
+                    link = urldefrag(urljoin(url, href))[0]
                     if cfg.is_article_url(link):
                         found.add(link)
             url = DjSpider._next_list_page(cfg, url, url, text, sel)
@@ -137,6 +148,15 @@ def test_sites_command_lists_and_validates(tmp_path):
     ok = run({})
     assert ok.returncode == 0, ok.stderr
     assert all(f"\n{name} " in ok.stdout for name in CONFIGS)
+    header = ok.stdout.splitlines()[0].split()
+    assert header[:2] == ["site", "title"] and "kind" in header and "evidence" in header and "crawl" in header
+    shown = {line.split()[0]: line.split() for line in ok.stdout.splitlines()[2:] if line.split()
+             and line.split()[0] in CONFIGS}
+    for name, cfg in CONFIGS.items():
+        cols = shown[name]
+        assert "html" in cols and cfg.status in cols and str(len(cfg.cited)) in cols
+        assert ("yes" if cfg.status != "unconfirmed" else "no") in cols
+    assert "3 in the default crawl" in ok.stdout
     shutil.copy(GOOD, tmp_path / "sx_jcy.toml")
     (tmp_path / "bad.toml").write_text(GOOD.read_text(encoding="utf-8").replace('name = "sx_jcy"', 'name = "bad"')
                                        .replace("max_pages = 30", "max_pages = -1"), encoding="utf-8")
@@ -153,3 +173,54 @@ def test_an_encoding_hint_only_fills_in_for_pages_that_declare_nothing():
     assert decode_bytes(gbk, cfg.content_type_for(gbk, None))[0].count("检察机关党建") == 1
     declared = b'<meta charset="big5">' + gbk
     assert cfg.content_type_for(declared, "text/html") == "text/html"
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_config_accepts_the_real_article_urls_and_no_real_list_url(name):
+    """The configs against URLs of the real sites (tests/fixtures/site_urls.json): every article
+    URL a public source shows is an article of its site, with or without its #fragment (the
+    spider drops it); no list, channel, search or API URL of any site is an article."""
+    cfg, real = CONFIGS[name], REAL_URLS[name]
+    missed = [a["url"] for a in real["articles"] if not cfg.is_article_url(a["url"])]
+    assert missed == []
+    assert all(cfg.is_article_url(urldefrag(a["url"])[0]) for a in real["articles"])
+    lists = [entry["url"] for site in REAL_URLS.values() for entry in site["lists"]]
+    assert [u for u in lists if cfg.is_article_url(u)] == []
+    # every real URL names where it was read
+    assert all(e["source"].strip() for e in real["articles"] + real["lists"])
+
+
+def test_real_urls_cover_the_variety_the_sites_have():
+    articles = {n: [a["url"] for a in r["articles"]] for n, r in REAL_URLS.items()}
+    assert set(REAL_URLS) == set(CONFIGS)
+    assert any("/n/" in u for u in articles["cpc_people"]) and any("/n1/" in u for u in articles["cpc_people"])
+    assert {u.split(":")[0] for u in articles["cpc_people"]} == {"http", "https"}
+    assert any("#" in u for u in articles["spp"]) and any("/spp/" not in u for u in articles["spp"])
+    assert any(re.search(r"/[A-Z]{2,}/", u) for u in articles["jcrb"])
+    assert any("showinfo-" in u for u in articles["zmdnews"])
+    # a site whose articles no public source shows cannot be more than unconfirmed
+    for name, urls in articles.items():
+        if len(urls) < 2:
+            assert CONFIGS[name].status == "unconfirmed", name
+
+
+def test_the_default_crawl_leaves_unconfirmed_sites_out_but_a_named_one_is_crawled():
+    default = {c.name for c in load_sites()}
+    assert default == {n for n, c in CONFIGS.items() if c.status in DEFAULT_CRAWL_STATUSES}
+    assert default == {"cpc_people", "jcrb", "spp"}
+    unconfirmed = {n for n, c in CONFIGS.items() if c.status == "unconfirmed"}
+    assert unconfirmed == {"dangjian_cn", "spp_12309", "sn_jcy", "sx_jcy", "zmdnews"}
+    assert [c.name for c in load_sites(["sx_jcy"])] == ["sx_jcy"]
+    assert {c.name for c in load_sites(every=True)} == set(CONFIGS)
+
+
+def test_evidence_cites_public_sources_never_the_mirror():
+    for cfg in CONFIGS.values():
+        for field, citations in cfg.cited:
+            for c in citations:
+                assert not re.search(r"mirror|fixtures|real_sites|127\.0\.0\.1|seeds/", c), (cfg.name, field, c)
+        if cfg.status != "unconfirmed":
+            fields = {f for f, _ in cfg.cited}
+            assert {"start_urls", "list.link_selector", "article.url_patterns"} <= fields, cfg.name
+            # and what is not cited is said to be unconfirmed
+            assert cfg.unconfirmed, cfg.name

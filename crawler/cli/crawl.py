@@ -58,9 +58,15 @@ def _crawl(db, names: list[str], *, mirror_url: str | None, refresh: bool = Fals
     return (0 if run.get("status") == "finished" else 1), result.run_id
 
 
-def _check(args) -> list[str]:
-    """Validate before anything starts: site names and configs, numbers."""
-    names = [c.name for c in load_sites(list(getattr(args, "sites", None) or []) or None)]
+def _check(args, *, every: bool = False) -> list[str]:
+    """Validate before anything starts: site names and configs, numbers. Without names: the
+    default crawl (sites whose evidence status allows it), or every site (``every``: the demo)."""
+    named = list(getattr(args, "sites", None) or []) or None
+    names = [c.name for c in load_sites(named, every=every)]
+    if not names:
+        everything = ", ".join(c.name for c in load_sites(every=True))
+        raise SiteConfigError(f"no site in {sites_dir()} is in the default crawl (every one is unconfirmed); "
+                              f"name the sites to crawl: {everything}")
     if getattr(args, "max_pages", None) is not None and args.max_pages < 1:
         raise DjcrawlError("--max-pages must be at least 1")
     workers = getattr(args, "workers", None)
@@ -92,7 +98,8 @@ def cmd_demo(args) -> int:
 
     from ..mirror.pages import project_root
 
-    names = _check(args)
+    # the demo crawls every configured site, unconfirmed ones too: the mirror shows the whole chain
+    names = _check(args, every=True)
     db = db_path(args.db)
     with mirror(len(names)) as mirror_url:
         code, _run_id = _crawl(db, names, mirror_url=mirror_url)
@@ -119,9 +126,11 @@ def cmd_sites(args) -> int:
             bad += 1
             print(f"invalid: {exc}", file=sys.stderr)
             continue
-        rows.append((cfg.name, cfg.title, " ".join(cfg.allowed_domains), len(cfg.start_urls),
-                     cfg.list.pagination, len(cfg.confirmed), len(cfg.unconfirmed)))
-    print(format_table(("site", "title", "domains", "channels", "pagination", "confirmed", "unconfirmed"), rows,
-                       max_cell=50))
-    print(f"{len(rows)} valid, {bad} invalid site configs in {directory}")
+        rows.append((cfg.name, cfg.title, f"html ({cfg.list.pagination})", cfg.status, len(cfg.cited),
+                     "yes" if cfg.in_default_crawl else "no", len(cfg.start_urls)))
+    print(format_table(("site", "title", "list kind", "evidence", "cited fields", "default crawl", "channels"),
+                       rows, max_cell=50))
+    default = sum(1 for r in rows if r[5] == "yes")
+    print(f"{len(rows)} valid, {bad} invalid site configs in {directory}; {default} in the default crawl "
+          "(unconfirmed sites are crawled only when named)")
     return 1 if bad else 0

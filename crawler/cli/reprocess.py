@@ -32,7 +32,7 @@ def cmd_reprocess(args) -> int:
     db = db_path(args.db)
     if not db.exists():
         raise DjcrawlError(f"database {db} does not exist (run `djcrawl crawl` or `djcrawl demo` first)")
-    configs = {c.name: c for c in load_sites()}
+    configs = {c.name: c for c in load_sites(every=True)}
     if args.site and args.site not in configs:
         raise SiteConfigError(f"unknown site {args.site} (known: {', '.join(configs)})")
     hints = {name: cfg.hints() for name, cfg in configs.items()}

@@ -198,21 +198,33 @@ def _built_article(site_title: str, channel_title: str, a: dict,
 def _list_pages(site: dict, layout: dict, channel: dict, rows: list[dict]) -> dict[str, bytes]:
     per_page = site.get("per_page", 5)
     total = max(1, math.ceil(len(rows) / per_page))
-    stem, ext = _stem_ext(channel["url"])
+    # a channel given as its directory (.../procuratorate/) is its own first page
+    directory = channel["url"].endswith("/")
+    stem, ext = ("index", layout.get("ext", "html")) if directory else _stem_ext(channel["url"])
     page_url = layout["page_url"].replace("$ext", ext)
     row_t = Template(layout["row"])
     list_t = Template((TEMPLATES / "list.html").read_text(encoding="utf-8"))
     channel_dir = channel["url"].rsplit("/", 1)[0] + "/"
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(channel["url"]))
 
-    def href(url: str) -> str:
-        # lists link their own channel's articles relatively (./202012/t..._1.shtml), as TRS lists do
-        return "./" + url[len(channel_dir):] if url.startswith(channel_dir) else url
+    def href(row: dict) -> str:
+        url = row["url"]
+        if layout.get("href") == "root" and url.startswith(origin + "/"):
+            # people.cn lists link by path from the host's root (/n1/2024/0510/c...html)
+            link = url[len(origin):]
+        elif url.startswith(channel_dir):
+            # lists link their own channel's articles relatively (./202012/t..._1.shtml), as TRS lists do
+            link = "./" + url[len(channel_dir):]
+        else:
+            link = url
+        return link + row.get("fragment", "")
 
     out = {}
     for i in range(total):
         chunk = rows[i * per_page:(i + 1) * per_page]
         body = "\n".join(
-            row_t.substitute(href=html.escape(href(r["url"])), title=html.escape(r["title"]), date=r.get("date", ""))
+            row_t.substitute(href=html.escape(href(r)), title=html.escape(r["title"]), date=r.get("date", ""),
+                             date_cn=_date_cn(r["date"]) if r.get("date") else "")
             for r in chunk
         )
         page = list_t.substitute(
@@ -222,7 +234,7 @@ def _list_pages(site: dict, layout: dict, channel: dict, rows: list[dict]) -> di
             pager=_pager(layout["pager"], total, i, stem, ext, page_url, layout["first_next_number"]),
         )
         name = f"{stem}.{ext}" if i == 0 else page_url.replace("{n}", str(layout["first_next_number"] + i - 1))
-        out[urljoin(channel["url"], name)] = page.encode("utf-8")
+        out[channel["url"] if directory and i == 0 else urljoin(channel["url"], name)] = page.encode("utf-8")
     return out
 
 
@@ -269,7 +281,8 @@ def build_mirror(manifest: Traversable = MANIFEST) -> tuple[dict[str, MirrorPage
         for i, channel in enumerate(channels):
             # newest first, as the real lists are
             ordered = sorted(rows[i], key=lambda r: r.get("date", ""), reverse=True)
-            for url, body in _list_pages(site, layout, channel, ordered).items():
+            channel_layout = data["layouts"][channel.get("layout", site["list_layout"])]
+            for url, body in _list_pages(site, channel_layout, channel, ordered).items():
                 pages[url] = MirrorPage(200, body, "text/html; charset=utf-8", _etag(body), _LAST_MODIFIED)
         for url in [*ms.channels, *ms.article_urls]:
             ms.hosts.add(urlsplit(url).hostname)
