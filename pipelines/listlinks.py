@@ -50,7 +50,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from .dates import parse_date
 
-__all__ = ["article_links", "list_blocks", "same_site", "site_of"]
+__all__ = ["article_links", "list_articles", "list_blocks", "page_url_of", "same_site", "site_of"]
 
 #: Headline length, in characters without whitespace.
 MIN_TITLE, MAX_TITLE = 6, 80
@@ -261,10 +261,25 @@ def list_blocks(tree, page_url: str | None = None) -> list[dict]:
     return out
 
 
-def article_links(tree, page_url: str | None = None) -> list[str]:
-    """The article links of the page's main list (steps 1-6): absolute (when ``page_url``
-    or a ``<base>`` is known), fragment-stripped, on the page's site, in page order, each
-    once; an empty list when no block qualifies."""
+def page_url_of(tree) -> str | None:
+    """The page's own absolute http(s) URL as it states it (``<link rel="canonical">``,
+    ``og:url``), for a saved page given without its URL."""
+    if tree is None:
+        return None
+    for url in tree.xpath('//link[translate(@rel, "CANONICAL", "canonical")="canonical"]/@href'
+                          ' | //meta[@property="og:url"]/@content'):
+        url = url.strip()
+        if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname:
+            return url
+    return None
+
+
+def list_articles(tree, page_url: str | None = None) -> list[tuple[str, str]]:
+    """``(url, headline)`` of each article of the page's main list (steps 1-6): URLs
+    absolute (when ``page_url``, a ``<base>`` or the page's canonical URL is known; without
+    one, links to other sites cannot be told apart and are kept), fragment-stripped, in
+    page order, each once; empty when no block qualifies."""
+    page_url = page_url or page_url_of(tree)
     blocks = list_blocks(tree, page_url)
     if not blocks or blocks[0]["score"] == 0:
         return []
@@ -274,4 +289,13 @@ def article_links(tree, page_url: str | None = None) -> list[str]:
     order = {el: i for i, el in enumerate(tree.iter("a"))}
     anchors = sorted(((a, url) for b in chosen for a, url in zip(b["anchors"], b["links"])),
                      key=lambda p: order.get(p[0], 0))
-    return list(dict.fromkeys(url for _, url in anchors))
+    out: dict[str, str] = {}
+    for a, url in anchors:
+        title = a.get("title") if _title(a) != _text(a) else a.text_content()
+        out.setdefault(url, " ".join((title or "").split()))
+    return list(out.items())
+
+
+def article_links(tree, page_url: str | None = None) -> list[str]:
+    """The URLs of :func:`list_articles`."""
+    return [url for url, _ in list_articles(tree, page_url)]
