@@ -20,10 +20,11 @@ The steps, each measured on the real list pages of ``tests/fixtures/list_pages``
    ``<footer>`` or an element whose class or id names a menu, a navigation bar, a footer,
    a copyright line, friend links or a breadcrumb are no candidates.
 2. **Rows.** A candidate's row is its lowest ancestor (or the link itself) whose parent
-   holds at least three children of the same shape (tag and first class) with candidates
-   in them: the ``<li>`` of a ``<ul>``, the ``<tr>`` of a table, bare ``<a>`` in a
-   ``<div>``. The parent is the row's block. A row with several candidates (a headline and
-   its source's name, ``[社会]`` and the headline) keeps the longest: its headline.
+   holds at least two children of the same shape (tag and first class) with candidates
+   in them (two, not three: the last page of a list may hold two rows): the ``<li>`` of a
+   ``<ul>``, the ``<tr>`` of a table, bare ``<a>`` in a ``<div>``. The parent is the
+   row's block. A row with several candidates (a headline and its source's name,
+   ``[社会]`` and the headline) keeps the longest: its headline.
 3. **Dates.** A row is dated when its text outside the headline holds a full date
    (:func:`pipelines.dates.parse_date`), a month-day (``05-10``, ``5月10日``) or a time
    of day (rolling lists: ``05-10 12:30``), or when the link's URL carries a date path.
@@ -35,7 +36,7 @@ The steps, each measured on the real list pages of ``tests/fixtures/list_pages``
 5. **Score.** Rows of a block are counted under their shape (tag and first class); a
    block scores its most frequent shape: rows + 2 × dated rows (then step 4), so a block
    of dated rows beats a longer block of undated ones (a menu of headline-length channel
-   names), and a block of fewer than 3 rows scores nothing.
+   names), and a block of one row scores nothing (one link is no list).
 6. **The main list.** The best block wins; other blocks that continue it (the same path of
    tags and classes from the root, the same row shape: a list cut into several ``<ul>`` of
    five) are joined to it when they score at least a third of it. Links come out in page
@@ -54,7 +55,8 @@ __all__ = ["article_links", "list_articles", "list_blocks", "page_url_of", "same
 
 #: Headline length, in characters without whitespace.
 MIN_TITLE, MAX_TITLE = 6, 80
-MIN_ROWS = 3
+#: Rows a block needs (and same-shape siblings a row needs): one link is no list.
+MIN_ROWS = 2
 
 _SPACE = re.compile(r"\s+")
 _PAGER = re.compile(r"^[\[［(（<《]?\s*(?:上一?页|下一?页|首页|尾页|末页|前页|后页|最后一页|第一页|更多|more|"
@@ -253,7 +255,8 @@ def list_blocks(tree, page_url: str | None = None) -> list[dict]:
         kept = [(row, a, url) for row, a, url in rows if _shape(row) == shape]
         dated = sum(1 for row, a, url in kept if _dated(row, a, url))
         boxed, aside = _boxed(block), _aside(block)
-        score = 0.0 if len(kept) < MIN_ROWS else (len(kept) + 2 * dated) * (0.5 if boxed else 1) * (0.5 if aside else 1)
+        score = 0.0 if len(kept) < MIN_ROWS else len(kept) + 2 * dated
+        score *= (0.5 if boxed else 1) * (0.5 if aside else 1)
         out.append({"block": block, "path": _path(block), "shape": shape, "rows": len(kept), "dated": dated,
                     "boxed": boxed, "aside": aside, "score": score, "links": [url for _, _, url in kept],
                     "anchors": [a for _, a, _ in kept]})
