@@ -123,6 +123,8 @@ def main(argv=None) -> int:
     cells = [f"**{res['means'][m]['p']:.3f} / {res['means'][m]['r']:.3f} / {res['means'][m]['f1']:.3f}**"
              for m in methods]
     print(f"| mean ({len(res['pages'])} pages) | | " + " | ".join(cells) + " |")
+    print(f"\nlistlinks: {statistics.mean(r['ms'] for r in res['pages']):.0f} ms a page on average "
+          "(parse + links, one run, this shared machine)")
     if not res["gerapy_installed"]:
         print("\ngerapy-auto-extractor is not installed: its column is missing", file=sys.stderr)
     return 0
