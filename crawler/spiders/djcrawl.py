@@ -180,9 +180,10 @@ class DjSpider(scrapy.Spider):
                     link = _canonical(urljoin(base, href.strip()))
                     if cfg.is_article_url(link) and link not in links:
                         links.append(link)
-            if not links and response.status == 200 and response.body.strip():
-                # the selector found nothing on a page that has a body: the site may have been
-                # redesigned; find the list without the selector rather than stop the site
+            if not links and text.strip():
+                # the selector found nothing on a page that has a body (a 200's, or the stored
+                # copy behind a 304: the same page): the site may have been redesigned; find
+                # the list without the selector rather than stop the site
                 links = self._links_without_selector(cfg, sel, base)
             if not links:
                 self.count(site, "list-without-articles")
