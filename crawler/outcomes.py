@@ -47,7 +47,10 @@ OUTCOMES: dict[str, Outcome] = {o.reason: o for o in (
     Outcome("robots-disallowed", "skipped", "robots.txt forbids the page; never requested"),
     Outcome("ignored", "skipped", "a request dropped by a downloader middleware (another host in mirror mode)"),
     Outcome("duplicate", "skipped", "a request the scheduler had seen already"),
-    Outcome("list-without-articles", "list", "a list page on which the article selector found no article link"),
+    Outcome("list-without-articles", "list", "a list page on which neither the article selector nor the links found "
+                                             "without it (selector-stale) gave an article link"),
+    Outcome("selector-stale", "list", "a list page on which the article selector found no article link, but the "
+                                      "links found without it (pipelines.listlinks) did: those were followed"),
     Outcome("list-stop-all-known", "list", "a list page holding only known articles: the walk down it stopped"),
     Outcome("list-max-pages", "list", "a list longer than the config's list.max_pages: cut there"),
     Outcome("max-pages-reached", "list", "the site reached --max-pages: the rest waits for the next run"),

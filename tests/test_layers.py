@@ -20,7 +20,7 @@ MAX_LINES = 600
 #: or lower ones (README, "Layout").
 PIPELINE_LAYERS = (
     ("errors", "document", "page", "dates", "decode", "htmltree", "metadata"),
-    ("links",),
+    ("links", "listlinks"),
     ("extract",),
     ("clean",),
     ("normalize",),

@@ -3,7 +3,7 @@
 Every expected failure (bad input file, locked or corrupt database, bad config)
 is a :class:`pipelines.errors.DjcrawlError` and is printed as one line on stderr
 with a non-zero exit; ``--debug`` shows the full traceback instead. Each command
-lives in the module of its group (``corpus``, ``crawl``, ``reprocess``, ``search``)
+lives in the module of its group (``corpus``, ``crawl``, ``links``, ``reprocess``, ``search``)
 and is imported only when it runs, so start-up stays fast.
 """
 
@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the page's URL (helps dates, site rules)")
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     p.set_defaults(func=_lazy("crawler.cli.corpus", "cmd_clean"))
+
+    p = sub.add_parser("links", help="print the article links of a list page, found without a site config")
+    p.add_argument("target", metavar="FILE|URL", help="a saved list page, or an http(s) URL to fetch once")
+    p.add_argument("--url", help="the page's URL: makes its links absolute and tells its own site from others "
+                                 "(default: the fetched URL, else the page's canonical link)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: one URL a line; json: the page URL and each link with its headline")
+    p.set_defaults(func=_lazy("crawler.cli.links", "cmd_links"))
 
     p = sub.add_parser("query", help="run SQL against the database, read-only")
     p.add_argument("sql", metavar="SQL")

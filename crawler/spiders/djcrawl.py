@@ -31,6 +31,7 @@ from crawler.extensions import RunRecorder, StoreExtension
 from crawler.siteconfig import SiteConfig, load_sites
 from pipelines.extract import attachments_of
 from pipelines.htmltree import parse_html
+from pipelines.listlinks import article_links
 from pipelines.page import Page
 
 __all__ = ["DjSpider"]
@@ -87,6 +88,7 @@ class DjSpider(scrapy.Spider):
         spider.seen: set[str] = set()
         spider.requested: Counter[str] = Counter()
         spider.pending: Counter[str] = Counter()
+        spider.stale_warned: set[str] = set()  # sites whose stale selector was logged this run
         return spider
 
     # ------------------------------------------------------------------ helpers
@@ -178,6 +180,11 @@ class DjSpider(scrapy.Spider):
                     link = _canonical(urljoin(base, href.strip()))
                     if cfg.is_article_url(link) and link not in links:
                         links.append(link)
+            if not links and text.strip():
+                # the selector found nothing on a page that has a body (a 200's, or the stored
+                # copy behind a 304: the same page): the site may have been redesigned; find
+                # the list without the selector rather than stop the site
+                links = self._links_without_selector(cfg, sel, base)
             if not links:
                 self.count(site, "list-without-articles")
             new = [u for u in links if u not in self.known]
@@ -206,6 +213,22 @@ class DjSpider(scrapy.Spider):
                 self.count(site, "list-max-pages")
         finally:
             self._done(site)
+
+    def _links_without_selector(self, cfg: SiteConfig, sel: Selector, base: str) -> list[str]:
+        """The list's article links found by :mod:`pipelines.listlinks` (on the tree the
+        selector ran on: the page is parsed once), counted ``selector-stale`` and logged once
+        a site a run. Links matching the config's article patterns are kept if any do (the
+        patterns usually outlive a redesign); otherwise every one on the site's domains."""
+        found = article_links(sel.root, base)
+        links = [u for u in found if cfg.is_article_url(u)] or [u for u in found if cfg.owns(u)]
+        if links:
+            self.count(cfg.name, "selector-stale")
+            if cfg.name not in self.stale_warned:
+                self.stale_warned.add(cfg.name)
+                self.logger.warning("%s: list.link_selector %r found no article link on %s; "
+                                    "took %d links found without it (selector-stale)",
+                                    cfg.name, cfg.list.link_selector, base, len(links))
+        return links
 
     @staticmethod
     def _next_list_page(cfg: SiteConfig, url: str, base: str, text: str, sel: Selector) -> str | None:
