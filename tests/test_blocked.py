@@ -19,6 +19,7 @@ from faults.crawl import run_crawl, stored
 from faults.site import build_paged_site
 from pipelines.blocked import blocked_rule
 from pipelines.document import doc_id_for_url
+from pipelines.store import Store
 
 REAL = Path(__file__).parent / "fixtures" / "real_sites"
 
@@ -78,7 +79,11 @@ def crawled(tmp_path_factory):
     with s.FaultServer(site.routes) as server:
         result = run_crawl(db, server.url)
         log = Counter(server.log)
-    return {"site": site, "walls": walls, "result": result, "db": stored(db), "log": log}
+        url = server.url
+    with Store(db, read_only=True) as store:
+        mirrors = store.query("SELECT mirror FROM crawl_runs")[1]
+    return {"site": site, "walls": walls, "result": result, "db": stored(db), "log": log, "mirror": url,
+            "mirrors": mirrors}
 
 
 def test_walls_are_counted_blocked_and_not_retried(crawled):
@@ -102,3 +107,8 @@ def test_walls_are_named_in_one_warning_line_each_and_never_stored(crawled):
         assert doc_id_for_url(case.url) not in db["docs"]
     healthy = [c for c in crawled["site"].cases if c.name not in WALLS]
     assert {doc_id_for_url(c.url) for c in healthy} == set(db["docs"])
+
+
+def test_a_run_through_a_mirror_is_marked_with_its_url(crawled):
+    # the fault server is the crawl's DJ_MIRROR_URL (schema 7, crawl_runs.mirror)
+    assert crawled["mirrors"] == [(crawled["mirror"],)]
