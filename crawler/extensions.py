@@ -8,8 +8,8 @@ pipeline has written its last batch. Other components find it with
 conditional-request middleware need to know of earlier runs.
 
 :class:`RunRecorder` writes the run's ``crawl_runs`` row: ``running`` when the spider
-opens, ``finished`` or ``interrupted`` with its totals and per-site, per-reason counts
-when it closes.
+opens (with ``mirror``, the ``DJ_MIRROR_URL`` it went through), ``finished`` or
+``interrupted`` with its totals and per-site, per-reason counts when it closes.
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ class RunRecorder:
 
     def spider_opened(self, spider) -> None:
         self.store.interrupt_stale_runs()  # runs left 'running' by a killed crawl
-        self.store.start_run(self.run_id, sorted(spider.configs))
+        # a run through the mirror is marked: it never shows that a real site works
+        self.store.start_run(self.run_id, sorted(spider.configs),
+                             mirror=self.crawler.settings.get("DJ_MIRROR_URL") or None)
 
     def spider_closed(self, spider, reason) -> None:
         # item pipelines have closed (and written their last batch) before this signal

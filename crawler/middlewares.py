@@ -1,4 +1,5 @@
-"""Downloader middlewares: the offline mirror switch and conditional list requests."""
+"""Downloader middlewares: the offline mirror switch, conditional list requests, cut gzip bodies
+and anti-bot walls."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
+from pipelines.blocked import Blocked, blocked_rule
+
 from .extensions import StoreExtension
 from .siteconfig import load_sites
 
-__all__ = ["MirrorMiddleware", "ConditionalRequestMiddleware", "TruncatedGzipMiddleware", "TruncatedBody"]
+__all__ = ["MirrorMiddleware", "ConditionalRequestMiddleware", "TruncatedGzipMiddleware", "TruncatedBody",
+           "BlockedPageMiddleware"]
 
 
 class MirrorMiddleware:
@@ -95,3 +99,21 @@ class TruncatedGzipMiddleware:
         if not inflater.eof:
             raise TruncatedBody(f"gzip body of {response.url} ends before its stream does")
         return response
+
+
+class BlockedPageMiddleware:
+    """Refuse anti-bot answers (JavaScript challenges, captcha and slider pages, cookie walls).
+
+    Runs on responses after HttpCompressionMiddleware (590) has decoded the body and before
+    RetryMiddleware (550) sees the status, so a wall (a 412 or 521 challenge, or a 503
+    one) is never retried: the request fails with :class:`~pipelines.blocked.Blocked`,
+    which no retry setting names; the spider counts it ``blocked`` and logs one warning
+    naming the site and the URL. Recognition is :func:`pipelines.blocked.blocked_rule`.
+    """
+
+    def process_response(self, request, response):
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        rule = blocked_rule(response.status, response.body, content_type)
+        if rule is None:
+            return response
+        raise Blocked(request.url, rule, response.status)

@@ -57,6 +57,8 @@ OUTCOMES: dict[str, Outcome] = {o.reason: o for o in (
     Outcome("list-failed", "list", "a list page failed: the next run walks the whole list again"),
     Outcome("article-incomplete", "list", "a later page of a multi-page article failed; the pages fetched were kept"),
     Outcome("redirect-loop", "error", "redirects that come back to where they started"),
+    Outcome("blocked", "error", "an anti-bot answer (JavaScript challenge, captcha or slider page, cookie wall; "
+                                "pipelines.blocked): not retried, not stored"),
     Outcome("http-", "error", "the server answered with this HTTP status (after retries)"),
     Outcome("error-", "error", "the download failed with this exception (after retries)"),
     Outcome("extract-error-", "error", "making the document raised this exception; the page is kept"),

@@ -99,6 +99,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
     # sees the raw body before HttpCompressionMiddleware (590) decodes it
     "crawler.middlewares.TruncatedGzipMiddleware": 595,
+    # sees decoded bodies (after 590) and the status before RetryMiddleware (550) does
+    "crawler.middlewares.BlockedPageMiddleware": 580,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.DocumentPipeline": 300,

@@ -19,7 +19,7 @@ MAX_LINES = 600
 #: The layers of pipelines/, lowest first: a module imports only modules of its own layer
 #: or lower ones (README, "Layout").
 PIPELINE_LAYERS = (
-    ("errors", "document", "page", "dates", "decode", "htmltree", "metadata"),
+    ("errors", "document", "page", "dates", "decode", "htmltree", "metadata", "blocked"),
     ("links", "listlinks"),
     ("extract",),
     ("clean",),

@@ -202,21 +202,41 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
     con.close()
 
     with Store(old) as store:
-        assert store.schema_version == 6
+        assert store.schema_version == SCHEMA_VERSION
         after = _snapshot(store.con, skip_pages_columns=("parent_url", "part_of", "part_no"))
         filled = {p.url: (p.parent_url, p.part_of, p.part_no) for p in store.iter_pages()}
         assert store.get_page(attachment).parent_url == article
     assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
     # nothing else changed: the three columns at the end of pages, the record of macros.sql,
-    # and schema 6 are all that is new
+    # schema 6, and schema 7's mirror column of crawl_runs are all that is new
+    columns, rows = after["rows"].pop("crawl_runs")
+    assert columns == before["rows"]["crawl_runs"][0] + ["mirror"]
+    assert rows == [(*r, None) for r in before["rows"].pop("crawl_runs")[1]]
     columns, rows = after["rows"].pop("pages")
     assert columns == before["rows"]["pages"][0] + ["parent_url", "part_of", "part_no"]
     assert rows == before["rows"].pop("pages")[1]
     assert after["rows"].pop("store_macros")[1]
     versions = after["rows"]["schema_version"][1]
-    assert [v for v, _ in versions] == [1, 2, 3, 4, 5, 6] and versions[:5] == before["rows"]["schema_version"][1]
+    assert [v for v, _ in versions] == [1, 2, 3, 4, 5, 6, 7] and versions[:5] == before["rows"]["schema_version"][1]
     after["rows"].pop("schema_version"), before["rows"].pop("schema_version")
     assert after == before
+
+
+def test_migration_7_marks_no_earlier_run_as_a_mirror_run_and_new_runs_say_which_they_are(tmp_path):
+    old = tmp_path / "v6.duckdb"
+    con = build(old, 5)
+    con.execute(MIGRATIONS[5])
+    con.execute("INSERT INTO schema_version VALUES (6, now())")
+    con.execute("""INSERT INTO crawl_runs (run_id, started_at, finished_at, status, sites, pages_fetched)
+                   VALUES ('r1', now(), now(), 'finished', ['spp'], 3)""")
+    con.close()
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION == 7
+        assert store.get_run("r1")["mirror"] is None and store.get_run("r1")["pages_fetched"] == 3
+        store.start_run("r2", ["spp"], mirror="http://127.0.0.1:8123")
+        store.start_run("r3", ["spp"])
+        assert store.get_run("r2")["mirror"] == "http://127.0.0.1:8123"
+        assert store.get_run("r3")["mirror"] is None
 
 
 def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():

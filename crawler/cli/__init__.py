@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_crawl"))
 
     p = sub.add_parser("sites", help="list and validate the site configs")
+    p.add_argument("--health", action="store_true", help="how each site's last runs went (from the database)")
+    db_option(p)
     p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_sites"))
 
     p = sub.add_parser("reprocess", help="rebuild documents from stored pages, no network")

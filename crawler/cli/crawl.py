@@ -1,4 +1,5 @@
-"""``djcrawl crawl``, ``demo`` and ``sites``: crawl the configured sites, list their configs."""
+"""``djcrawl crawl``, ``demo`` and ``sites``: crawl the configured sites, list their configs
+(``sites --health``: crawler/cli/health.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pipelines.errors import DjcrawlError
 from .. import outcomes
 from ..run import crawl_settings, mirror, run_crawl
 from ..siteconfig import SiteConfigError, load_site, load_sites, sites_dir
+from .health import flag_lines
 from .options import db_path
 from .tables import format_table
 
@@ -38,7 +40,9 @@ def summary(site_names: list[str], store, run_id: str, stats: dict) -> str:
              f"{run.get('article_pages_fetched', 0)} article pages, {run.get('documents_new', 0)} new, "
              f"{run.get('documents_updated', 0)} updated and {stats.get(outcomes.total_key('documents_unchanged'), 0)} "
              f"unchanged documents, {run.get('errors', 0)} errors")
-    return format_table(_SUMMARY_COLUMNS, rows) + "\n" + total
+    # a site whose lists gave no article link in its last two runs: one line each
+    flagged = "".join(f"\nflagged: {line}" for line in flag_lines(store, site_names))
+    return format_table(_SUMMARY_COLUMNS, rows) + "\n" + total + flagged
 
 
 def _crawl(db, names: list[str], *, mirror_url: str | None, refresh: bool = False,
@@ -114,6 +118,10 @@ def cmd_demo(args) -> int:
 
 
 def cmd_sites(args) -> int:
+    if getattr(args, "health", False):
+        from .health import cmd_health
+
+        return cmd_health(args)
     directory = sites_dir()
     paths = sorted(directory.glob("*.toml"))
     if not paths:

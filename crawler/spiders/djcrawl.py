@@ -29,6 +29,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler import outcomes
 from crawler.extensions import RunRecorder, StoreExtension
 from crawler.siteconfig import SiteConfig, load_sites
+from pipelines.blocked import Blocked
 from pipelines.extract import attachments_of
 from pipelines.htmltree import parse_html
 from pipelines.listlinks import article_links
@@ -348,7 +349,9 @@ class DjSpider(scrapy.Spider):
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             self.count(site, "robots-disallowed" if "robots.txt" in str(failure.value) else "ignored")
         else:
-            if failure.check(HttpError):
+            if failure.check(Blocked):  # an anti-bot wall (BlockedPageMiddleware): never retried
+                reason = "blocked"
+            elif failure.check(HttpError):
                 reason = f"http-{failure.value.response.status}"
             else:
                 reason = f"error-{type(failure.value).__name__}"

@@ -1,7 +1,7 @@
 """The DuckDB store: the only package that knows the schema or writes SQL.
 
 Everything else calls the methods of :class:`Store`, one class made of one part per
-subject: ``documents``, ``pages``, ``runs``, ``index`` (fingerprints, bands, postings,
+subject: ``documents``, ``pages``, ``runs``, ``health`` (per-site run health), ``index`` (fingerprints, bands, postings,
 reprint clusters, relevance) and ``search``, all on the connection of ``connection``.
 ``schema`` migrates the tables; ``macros.sql`` holds every SQL macro and view.
 """
@@ -14,6 +14,7 @@ import os
 from .connection import StoreError
 from . import schema
 from .documents import Documents, UpsertResult
+from .health import Health
 from .index import Index
 from .pages import Pages
 from .runs import Runs
@@ -23,7 +24,7 @@ from .search import Search
 __all__ = ["Store", "StoreError", "SCHEMA_VERSION", "UpsertResult"]
 
 
-class Store(Documents, Pages, Runs, Index, Search):
+class Store(Documents, Pages, Runs, Health, Index, Search):
     """A DuckDB file holding the corpus. Use as a context manager."""
 
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False):

@@ -15,10 +15,12 @@ _TOTALS = ("pages_fetched", "article_pages_fetched", "documents_new", "documents
 
 class Runs(Connection):
 
-    def start_run(self, run_id: str, sites: Sequence[str]) -> None:
+    def start_run(self, run_id: str, sites: Sequence[str], mirror: str | None = None) -> None:
+        """A run begins; ``mirror``: the URL of the mirror it goes through (None: the real sites)."""
         self.con.execute(
-            "INSERT INTO crawl_runs (run_id, started_at, status, sites, pid) VALUES (?, now(), 'running', ?, ?)",
-            [run_id, list(sites), os.getpid()],
+            "INSERT INTO crawl_runs (run_id, started_at, status, sites, pid, mirror) "
+            "VALUES (?, now(), 'running', ?, ?, ?)",
+            [run_id, list(sites), os.getpid(), mirror or None],
         )
 
     def interrupt_stale_runs(self) -> int:

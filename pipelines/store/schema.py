@@ -176,6 +176,12 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
         WHERE kind = 'article-part' AND regexp_matches(url, '[_-]\d+\.\w+$');
     CREATE TABLE store_macros (sha256 VARCHAR NOT NULL, objects VARCHAR[] NOT NULL, applied_at TIMESTAMP NOT NULL);
     """,
+    # 6 -> 7: a run through the offline mirror (or another DJ_MIRROR_URL) says so: the
+    # mirror's URL, NULL for a crawl of the real sites. Runs stored before are taken as
+    # real crawls (nothing in the file tells them apart).
+    """
+    ALTER TABLE crawl_runs ADD COLUMN mirror VARCHAR;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
