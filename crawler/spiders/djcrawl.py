@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import outcomes
 from crawler.extensions import RunRecorder, StoreExtension
+from crawler.listkinds import NotReadable, api_request_args, read_api
 from crawler.siteconfig import SiteConfig, load_sites
 from pipelines.extract import attachments_of
 from pipelines.htmltree import parse_html
@@ -104,18 +105,33 @@ class DjSpider(scrapy.Spider):
         return not self.max_pages or self.requested[site] < self.max_pages
 
     def _request(self, cfg: SiteConfig, url: str, callback, *, dont_filter: bool = False, meta=None,
-                 **state) -> scrapy.Request:
+                 http: dict | None = None, **state) -> scrapy.Request:
+        """``url`` is the page's key (in ``seen``, ``pages`` and the callback's ``url``); ``http``
+        the request itself when it differs (an API list's method, URL and body)."""
         self.requested[cfg.name] += 1
         self.pending[cfg.name] += 1
         self.seen.add(url)
-        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=dont_filter,
-                              meta=meta or {}, cb_kwargs={"site": cfg.name, "url": url, **state})
+        http = http or {"url": url}
+        return scrapy.Request(callback=callback, errback=self.on_error, dont_filter=dont_filter,
+                              meta=meta or {}, cb_kwargs={"site": cfg.name, "url": url, **state}, **http)
 
     def _list_request(self, cfg: SiteConfig, url: str, page_index: int) -> scrapy.Request:
+        if cfg.list.kind == "api":
+            return self._api_request(cfg, url, page_index, 0)
         meta = {"handle_httpstatus_list": [304]}
         if not self.refresh:
             meta["dj_conditional"] = url  # ConditionalRequestMiddleware sends its stored validators
         return self._request(cfg, url, self.parse_list, meta=meta, page_index=page_index)
+
+    def _api_request(self, cfg: SiteConfig, endpoint: str, page_index: int, rows: int) -> scrapy.Request:
+        """Page ``page_index`` (0 = the first) of an API list; ``rows``: items on the pages before."""
+        api = cfg.list.api
+        key, http, method = api_request_args(api, endpoint, api.first_page + page_index)
+        meta = {"handle_httpstatus_list": [304]}
+        if not self.refresh and method == "GET":
+            meta["dj_conditional"] = key
+        return self._request(cfg, key, self.parse_api, meta=meta, http=http, page_index=page_index,
+                             endpoint=endpoint, rows=rows)
 
     def _done(self, site: str) -> None:
         self.pending[site] -= 1
@@ -187,20 +203,7 @@ class DjSpider(scrapy.Spider):
                 links = self._links_without_selector(cfg, sel, base)
             if not links:
                 self.count(site, "list-without-articles")
-            new = [u for u in links if u not in self.known]
-            for link in new:
-                if link in self.seen:
-                    continue
-                if not self._budget_left(site):
-                    self.count(site, "max-pages-reached")
-                    return
-                yield self._request(cfg, link, self.parse_article)
-            if len(links) > len(new):
-                self.count(site, "skipped-known", len(links) - len(new))
-
-            # a list page holding only known articles ends the walk down this list
-            if links and not new and not self.refresh and site not in self.walk_whole_lists:
-                self.count(site, "list-stop-all-known")
+            if not (yield from self._follow(cfg, links)):
                 return
             next_url = self._next_list_page(cfg, url, base, text, sel)
             if next_url and next_url not in self.seen and page_index + 1 < cfg.list.max_pages:
@@ -211,6 +214,71 @@ class DjSpider(scrapy.Spider):
             elif next_url and next_url not in self.seen:
                 # the list goes on past list.max_pages (or its pager never ends): cut, and said so
                 self.count(site, "list-max-pages")
+        finally:
+            self._done(site)
+
+    def _follow(self, cfg: SiteConfig, links: list[str]):
+        """Request the list page's articles not known yet; returns whether the walk down the list
+        goes on (not when --max-pages cut it or, incrementally, every article was known)."""
+        site = cfg.name
+        new = [u for u in links if u not in self.known]
+        for link in new:
+            if link in self.seen:
+                continue
+            if not self._budget_left(site):
+                self.count(site, "max-pages-reached")
+                return False
+            yield self._request(cfg, link, self.parse_article)
+        if len(links) > len(new):
+            self.count(site, "skipped-known", len(links) - len(new))
+        # a list page holding only known articles ends the walk down this list
+        if links and not new and not self.refresh and site not in self.walk_whole_lists:
+            self.count(site, "list-stop-all-known")
+            return False
+        return True
+
+    def _more_list(self, cfg: SiteConfig, page_index: int, request):
+        """The list's next page (``request`` builds it), unless list.max_pages or --max-pages says no."""
+        if page_index + 1 >= cfg.list.max_pages:
+            self.count(cfg.name, "list-max-pages")
+        elif not self._budget_left(cfg.name):
+            self.count(cfg.name, "max-pages-reached")
+        else:
+            yield request()
+
+    def parse_api(self, response, site: str, url: str, page_index: int, endpoint: str, rows: int):
+        """One page of an API list (``list.kind = "api"``): its items' article URLs, then the next
+        page until one is empty, the total count is reached or list.max_pages."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            if response.status == 304:
+                self.count(site, "not-modified")
+                stored = self.stored.get_page(url)
+                if stored is None:
+                    return
+                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
+            else:
+                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+                yield self._page(response, site, url, "list", encoding)
+            try:
+                answer = read_api(cfg.list.api, text, response.url)
+            except NotReadable as exc:
+                self.count(site, "list-unreadable")
+                self.logger.warning("%s: list %s unreadable: %s", site, url, exc)
+                return
+            links = [u for u in answer.urls if cfg.is_article_url(u)]
+            if answer.n_items and not links:
+                self.count(site, "list-without-articles")
+            if not answer.n_items:
+                return  # an empty page: the list's end
+            if not (yield from self._follow(cfg, links)):
+                return
+            rows += answer.n_items
+            if answer.total is not None and rows >= answer.total:
+                return
+            yield from self._more_list(cfg, page_index,
+                                       lambda: self._api_request(cfg, endpoint, page_index + 1, rows))
         finally:
             self._done(site)
 
