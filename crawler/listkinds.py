@@ -6,6 +6,10 @@ answers ``var _totalCnt=5605; … var MI4_PAGE_ARTICLE = [{title, url, …}]``).
 the method, the parameters, the page parameter, the path to the items, the item fields that
 hold the article URL and, if the API gives one, the path to the total count.
 
+``script``: the list is an array assigned in an inline ``<script>`` of an HTML page (12371.cn's
+``item=[{'title':…,'brief':…,'link_add':…}];``, JavaScript with single-quoted strings); the
+config names the variable and the item fields that hold the article URL.
+
 Only data of the config builds a request or reads an answer; nothing here knows a site.
 """
 
@@ -15,9 +19,9 @@ import json
 import re
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
-from crawler.siteconfig import ApiConfig
+from crawler.siteconfig import ApiConfig, ScriptConfig
 
-__all__ = ["api_request_args", "js_assignments", "read_api", "ApiPage", "NotReadable"]
+__all__ = ["api_request_args", "js_assignments", "js_value", "read_api", "read_script", "ApiPage", "NotReadable"]
 
 _ASSIGN = re.compile(r"(?:\bvar\s+|\blet\s+|\bconst\s+|[;{}\s]|^)([A-Za-z_$][\w$]*)\s*=\s*(?=[\[{\"'\d-])")
 
@@ -26,16 +30,82 @@ class NotReadable(ValueError):
     """An API answer that is not the JSON (or JavaScript) the config says."""
 
 
+_DECODER = json.JSONDecoder()
+_BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)")
+
+
+def _literal_end(text: str, start: int) -> int:
+    """End of the bracketed literal (``[…]`` or ``{…}``) at ``start``, quotes respected."""
+    depth, quote, i = 0, None, start
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError("unclosed literal")
+
+
+def _as_json(literal: str) -> str:
+    """A JavaScript object literal as JSON: single-quoted strings double-quoted, bare keys quoted."""
+    out, i, plain = [], 0, []
+
+    def flush():
+        out.append(_BARE_KEY.sub(r'\1"\2"\3', "".join(plain)))
+        plain.clear()
+
+    while i < len(literal):
+        c = literal[i]
+        if c in "'\"":
+            flush()
+            j, chars = i + 1, []
+            while j < len(literal) and literal[j] != c:
+                if literal[j] == "\\" and j + 1 < len(literal):
+                    j += 1
+                    chars.append({"n": "\n", "t": "\t"}.get(literal[j], literal[j]))
+                else:
+                    chars.append(literal[j])
+                j += 1
+            out.append(json.dumps("".join(chars), ensure_ascii=False))
+            i = j + 1
+        else:
+            plain.append(c)
+            i += 1
+    flush()
+    return "".join(out)
+
+
+def js_value(text: str, start: int):
+    """``(value, end)`` of the JSON or JavaScript literal at ``start``; ValueError if it is neither."""
+    try:
+        return _DECODER.raw_decode(text, start)
+    except ValueError:
+        if text[start:start + 1] not in ("[", "{"):
+            raise
+    end = _literal_end(text, start)
+    return json.loads(_as_json(text[start:end])), end
+
+
 def js_assignments(text: str) -> dict:
-    """``{NAME: value}`` of the ``NAME = <JSON value>`` assignments in a script (``var`` or not).
-    A value that is not JSON (a JavaScript expression) is left out."""
+    """``{NAME: value}`` of the ``NAME = <literal>`` assignments in a script (``var`` or not), the
+    literal JSON or JavaScript with single-quoted strings and bare keys. A value that is neither
+    (an expression) is left out; the first assignment of a name wins."""
     out: dict = {}
-    decoder = json.JSONDecoder()
     pos = 0
     while m := _ASSIGN.search(text, pos):
         pos = m.end()
         try:
-            value, pos = decoder.raw_decode(text, m.end())  # the value's own text is not searched
+            value, pos = js_value(text, m.end())  # the value's own text is not searched
         except ValueError:
             continue
         out.setdefault(m.group(1), value)
@@ -86,17 +156,34 @@ def read_api(api: ApiConfig, text: str, base: str) -> ApiPage:
     items = _path(data, api.items_path)
     if not isinstance(items, list):
         raise NotReadable(f"no array at {api.items_path or 'the root'!r}")
-    urls = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        value = next((item[f] for f in api.url_fields if isinstance(item.get(f), str) and item[f].strip()), None)
-        if value:
-            url = urljoin(base, value.strip()).split("#", 1)[0]
-            if url not in urls:
-                urls.append(url)
+    urls = _item_urls(items, api.url_fields, base)
     total = _path(data, api.total_path) if api.total_path else None
     if isinstance(total, str) and total.strip().isdigit():
         total = int(total)
     return ApiPage(urls, len(items), total if isinstance(total, int) and not isinstance(total, bool) else None)
 
+
+
+def _item_urls(items: list, url_fields: tuple[str, ...], base: str) -> list[str]:
+    """The items' article URLs (absolute, no fragment, each once, in order): the first non-empty
+    of ``url_fields`` of each item."""
+    urls = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        value = next((item[f] for f in url_fields if isinstance(item.get(f), str) and item[f].strip()), None)
+        if value:
+            url = urljoin(base, value.strip()).split("#", 1)[0]
+            if url not in urls:
+                urls.append(url)
+    return urls
+
+
+def read_script(script: ScriptConfig, scripts: list[str], base: str) -> ApiPage:
+    """The list in the page's inline scripts: the array assigned to ``script.var`` in the first
+    script that assigns it one."""
+    for text in scripts:
+        items = js_assignments(text).get(script.var)
+        if isinstance(items, list):
+            return ApiPage(_item_urls(items, script.url_fields, base), len(items), None)
+    raise NotReadable(f"no script assigns an array to {script.var!r}")

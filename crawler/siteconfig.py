@@ -31,10 +31,11 @@ META_KEYS = ("title", "published", "source_name", "authors", "editor", "summary"
 #: How a list announces its next page: plain <a> links, or the TRS CMS script call
 #: ``createPageHTML(total, current, "index", "shtml")`` with no links in the HTML.
 PAGINATION_STYLES = ("links", "createPageHTML")
-#: What a channel's list is (``list.kind``): an HTML page of links (``html``, the default), or
+#: What a channel's list is (``list.kind``): an HTML page of links (``html``, the default),
 #: JSON / a JavaScript assignment answered by an API for a page parameter (``api``, see
-#: :class:`ApiConfig`).
-LIST_KINDS = ("html", "api")
+#: :class:`ApiConfig`), or an array assigned in an inline ``<script>`` of an HTML page
+#: (``script``, see :class:`ScriptConfig`).
+LIST_KINDS = ("html", "api", "script")
 #: How an API list answers: JSON, or JavaScript ``var NAME = <JSON>;`` statements (``js``).
 API_FORMATS = ("json", "js")
 #: How far public evidence backs a config (top-level ``status``): ``confirmed`` (every field
@@ -94,6 +95,16 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class ScriptConfig:
+    """A list held in an inline ``<script>`` of the start page: ``NAME = [{...}, ...]`` (12371.cn's
+    ``item=[…]``), JSON or JavaScript with single-quoted strings; one page a start URL."""
+    #: the variable the array is assigned to
+    var: str
+    #: item fields holding the article URL, tried in order (the first non-empty one wins)
+    url_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ListConfig:
     #: CSS selector of the rows (or links) of a list page that lead to articles.
     link_selector: str
@@ -108,6 +119,7 @@ class ListConfig:
     #: ``html`` or ``api`` (:data:`LIST_KINDS`)
     kind: str = "html"
     api: ApiConfig | None = None
+    script: ScriptConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -275,10 +287,24 @@ def _html_list(lf: _Fields) -> ListConfig:
     )
 
 
-def _api_list(lf: _Fields) -> ListConfig:
+def _not_html(lf: _Fields) -> None:
     for key in ("link_selector", "pagination", "page_url", "page_number_pattern", "first_next_number"):
         if key in lf.data:
             raise lf.fail(key, f"is for list.kind = 'html', not {lf.data['kind']!r}")
+
+
+def _script_list(lf: _Fields) -> ListConfig:
+    _not_html(lf)
+    var = lf.str("script_var")
+    if not re.fullmatch(r"[A-Za-z_$][\w$]*", var):
+        raise lf.fail("script_var", f"{var!r} is not a JavaScript variable name")
+    script = ScriptConfig(var=var, url_fields=lf.strs("url_fields"))
+    return ListConfig(link_selector="", pagination="script", page_url="", page_number_pattern="",
+                      first_next_number=0, max_pages=lf.int("max_pages", 1), kind="script", script=script)
+
+
+def _api_list(lf: _Fields) -> ListConfig:
+    _not_html(lf)
     method = lf.str("method", "GET").upper()
     if method not in ("GET", "POST"):
         raise lf.fail("method", "must be GET or POST")
@@ -332,7 +358,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     kind = lf.str("kind", "html")
     if kind not in LIST_KINDS:
         raise lf.fail("kind", f"must be one of {', '.join(LIST_KINDS)}")
-    list_cfg = _html_list(lf) if kind == "html" else _api_list(lf)
+    list_cfg = {"html": _html_list, "api": _api_list, "script": _script_list}[kind](lf)
 
     af = f.table("article")
     meta_table = af.data.get("meta", {})

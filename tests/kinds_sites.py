@@ -151,3 +151,72 @@ class KindsSite:
             self.routes[key] = s.page(body.encode(), "application/json;charset=UTF-8")
             keys.append(key)
         self.list_keys["spp_12309"] = keys
+
+
+# --------------------------------------------------------------------------- 12371.cn: an inline script array
+
+#: A site on 12371.cn's shape: the channel page's list is ``item=[{'title':…,'brief':…,'link_add':…}];``
+#: in a ``<script language="javascript">`` (DIYgod/RSSHub lib/routes/12371/zxfb.ts@050e31f287fb reads
+#: it with /item=(\[{.*?}]);/, single quotes for double, fields title, brief, link_add; body ``.word``).
+#: http here: the loopback mirror is an HTTP proxy, the real site is https.
+SCRIPT_CONFIG = """name = "dj12371"
+title = "共产党员网"
+allowed_domains = ["www.12371.cn"]
+start_urls = ["http://www.12371.cn/zxfb/"]
+encoding_hint = "utf-8"
+
+[list]
+kind = "script"
+script_var = "item"
+url_fields = ["link_add"]
+
+[article]
+url_patterns = ['^https?://www\\.12371\\.cn/\\d{4}/\\d{2}/\\d{2}/ARTI\\d+\\.shtml$']
+body_selectors = [".word"]
+
+[article.meta]
+title = ["h1.big_title", "h1"]
+"""
+
+
+def _word_article(title: str, paragraphs: list[str]) -> bytes:
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}_共产党员网</title></head>
+<body><div class="nav"><a href="/">首页</a></div><h1 class="big_title">{html.escape(title)}</h1>
+<div class="word">
+{body}
+</div><div class="footer">共产党员网</div></body></html>""".encode()
+
+
+class ScriptSite:
+    def __init__(self, n: int = 6):
+        self.routes: dict[str, s.Behaviour] = {"/robots.txt": s.page(b"User-agent: *\nDisallow:\n", "text/plain")}
+        self.articles: list[tuple[str, str]] = []
+        paras = iter(seed_paragraphs())
+        items = []
+        for i in range(n):
+            url = f"http://www.12371.cn/2024/01/05/ARTI17044412345678{i:02d}.shtml"
+            title = f"共产党员网最新发布{i}"
+            ps = [next(paras) for _ in range(3)]
+            self.routes[urlsplit(url).path] = s.page(_word_article(title, ps))
+            self.articles.append((url, _sentence(ps[1])))
+            items.append("{'title':'%s','brief':'2024-01-05 1%d:00:00','link_add':'%s'}" % (title, i, url))
+        # a row linking off the articles (a special page): not an article URL, never fetched
+        items.append("{'title':'专题','brief':'2024-01-05 09:00:00','link_add':'http://www.12371.cn/special/zt/'}")
+        self.not_followed = ["/special/zt/"]
+        self.list_path = "/zxfb/"
+        page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>最新发布_共产党员网</title>
+<script type="text/javascript" src="/js/jquery.js"></script></head>
+<body><div class="nav"><a href="/">首页</a> <a href="/zxfb/">最新发布</a></div>
+<div class="list" id="list"></div>
+<script language="javascript">
+var num = 0;
+item=[{",".join(items)}];
+for (var i = 0; i < item.length; i++) {{ document.write('<li><a href="' + item[i].link_add + '">' + item[i].title + '</a></li>'); }}
+</script>
+</body></html>"""
+        self.routes[self.list_path] = s.page(page.encode())
+
+
+def write_script_config(directory: Path) -> None:
+    (directory / "dj12371.toml").write_text(SCRIPT_CONFIG, encoding="utf-8")

@@ -173,3 +173,77 @@ def test_max_pages_cuts_an_api_list_and_the_next_run_finishes_it(api_crawl):
     assert cut["doc_rows"] == 4
     # the cut run did not walk its lists to the end: the next one walks them whole
     assert set(api_crawl["db4"]["docs"]) == set(api_crawl["db1"]["docs"])
+
+
+# --------------------------------------------------------------------------- script lists
+
+
+def test_js_values_in_javascript_form_are_read():
+    text = "var num = 0;\nitem=[{'title':'党员\\'s 学习','brief':'2024-01-05 10:00:00',link_add:\"/a.shtml\"}];"
+    assert js_assignments(text)["item"] == [{"title": "党员's 学习", "brief": "2024-01-05 10:00:00",
+                                             "link_add": "/a.shtml"}]
+    assert js_assignments("item = [document.title];") == {}  # an expression, not a literal
+
+
+def test_a_script_list_needs_its_variable(tmp_path):
+    from kinds_sites import SCRIPT_CONFIG
+    for change, field, problem in ((('script_var = "item"\n', ''), "list.script_var", "missing"),
+                                   (('script_var = "item"', 'script_var = "item[0]"'), "list.script_var",
+                                    "not a JavaScript variable name"),
+                                   (('url_fields = ["link_add"]\n', ''), "list.url_fields", "non-empty list")):
+        path = tmp_path / "dj12371.toml"
+        path.write_text(SCRIPT_CONFIG.replace(*change), encoding="utf-8")
+        with pytest.raises(SiteConfigError) as err:
+            load_site(path)
+        assert str(err.value).startswith(f"{path}: field '{field}'") and problem in str(err.value), err.value
+
+
+@pytest.fixture(scope="module")
+def script_crawl(tmp_path_factory):
+    from faults.crawl import run_crawl, stored
+    from faults.server import FaultServer
+    from kinds_sites import ScriptSite, write_script_config
+
+    site = ScriptSite()
+    tmp = tmp_path_factory.mktemp("script")
+    (tmp / "sites").mkdir()
+    write_script_config(tmp / "sites")
+    env = {"DJ_SITES_DIR": str(tmp / "sites")}
+    db, cut_db = tmp / "script.duckdb", tmp / "cut.duckdb"
+    with FaultServer(site.routes) as server:
+        runs = [run_crawl(db, server.url, ("dj12371",), **env)]
+        log1 = list(server.log)
+        db1 = stored(db)
+        runs.append(run_crawl(db, server.url, ("dj12371",), **env))
+        log2 = list(server.log)[len(log1):]
+        db2 = stored(db)
+        runs.append(run_crawl(cut_db, server.url, ("dj12371",), DJ_MAX_PAGES=3, **env))
+        db3 = stored(cut_db)
+        runs.append(run_crawl(cut_db, server.url, ("dj12371",), **env))
+        db4 = stored(cut_db)
+    return {"site": site, "runs": runs, "logs": (log1, log2), "db1": db1, "db2": db2, "db3": db3, "db4": db4}
+
+
+def test_a_script_list_crawl_stores_its_articles(script_crawl):
+    for proc in script_crawl["runs"]:
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    site, db = script_crawl["site"], script_crawl["db1"]
+    assert set(db["docs"]) == {doc_id_for_url(u) for u, _ in site.articles} and len(site.articles) == 6
+    for url, sentence in site.articles:
+        assert sentence in db["docs"][doc_id_for_url(url)]["text_original"], url
+    assert not set(site.not_followed) & set(script_crawl["logs"][0])
+    assert db["pages"]["http://www.12371.cn/zxfb/"]["kind"] == "list"
+
+
+def test_a_second_script_list_crawl_fetches_no_known_article(script_crawl):
+    site, log = script_crawl["site"], script_crawl["logs"][1]
+    assert log.count(site.list_path) == 1
+    assert not {urlsplit(u).path for u, _ in site.articles} & set(log), log
+    counts = _counts(script_crawl["db2"], 1, "dj12371")
+    assert counts["skipped-known"] == 6 and counts["list-stop-all-known"] == 1, counts
+
+
+def test_max_pages_cuts_a_script_list_and_the_next_run_finishes_it(script_crawl):
+    assert script_crawl["db3"]["doc_rows"] == 2  # the list page and two articles
+    assert _counts(script_crawl["db3"], 0, "dj12371")["max-pages-reached"] == 1
+    assert set(script_crawl["db4"]["docs"]) == set(script_crawl["db1"]["docs"])

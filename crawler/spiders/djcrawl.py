@@ -28,7 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import outcomes
 from crawler.extensions import RunRecorder, StoreExtension
-from crawler.listkinds import NotReadable, api_request_args, read_api
+from crawler.listkinds import NotReadable, api_request_args, read_api, read_script
 from crawler.siteconfig import SiteConfig, load_sites
 from pipelines.extract import attachments_of
 from pipelines.htmltree import parse_html
@@ -121,7 +121,8 @@ class DjSpider(scrapy.Spider):
         meta = {"handle_httpstatus_list": [304]}
         if not self.refresh:
             meta["dj_conditional"] = url  # ConditionalRequestMiddleware sends its stored validators
-        return self._request(cfg, url, self.parse_list, meta=meta, page_index=page_index)
+        callback = self.parse_script if cfg.list.kind == "script" else self.parse_list
+        return self._request(cfg, url, callback, meta=meta, page_index=page_index)
 
     def _api_request(self, cfg: SiteConfig, endpoint: str, page_index: int, rows: int) -> scrapy.Request:
         """Page ``page_index`` (0 = the first) of an API list; ``rows``: items on the pages before."""
@@ -279,6 +280,37 @@ class DjSpider(scrapy.Spider):
                 return
             yield from self._more_list(cfg, page_index,
                                        lambda: self._api_request(cfg, endpoint, page_index + 1, rows))
+        finally:
+            self._done(site)
+
+    def parse_script(self, response, site: str, url: str, page_index: int):
+        """A list held in an inline ``<script>`` array (``list.kind = "script"``): one page, its
+        items' article URLs."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            if response.status == 304:
+                self.count(site, "not-modified")
+                stored = self.stored.get_page(url)
+                if stored is None:
+                    return
+                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
+                base = stored.final_url or url
+            else:
+                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+                base = response.url
+                yield self._page(response, site, url, "list", encoding)
+            scripts = Selector(text=text).xpath("//script[not(@src)]/text()").getall() if text.strip() else []
+            try:
+                answer = read_script(cfg.list.script, scripts, base)
+            except NotReadable as exc:
+                self.count(site, "list-unreadable")
+                self.logger.warning("%s: list %s unreadable: %s", site, url, exc)
+                return
+            links = [u for u in answer.urls if cfg.is_article_url(u)]
+            if not links:
+                self.count(site, "list-without-articles")
+            yield from self._follow(cfg, links)
         finally:
             self._done(site)
 
