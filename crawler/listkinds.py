@@ -10,6 +10,10 @@ hold the article URL and, if the API gives one, the path to the total count.
 ``item=[{'title':…,'brief':…,'link_add':…}];``, JavaScript with single-quoted strings); the
 config names the variable and the item fields that hold the article URL.
 
+``epaper``: one issue a day at a date-addressed URL (zmdrb.zmdnews.cn's
+``/zmdrb/{yyyymmdd}/html/index.htm`` -> ``page_NN.htm`` -> ``content_….htm``); the issues of
+today (China time) and ``days_back`` days before it are walked.
+
 Only data of the config builds a request or reads an answer; nothing here knows a site.
 """
 
@@ -17,11 +21,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
-from crawler.siteconfig import ApiConfig, ScriptConfig
+from crawler.siteconfig import ApiConfig, EpaperConfig, ScriptConfig
 
-__all__ = ["api_request_args", "js_assignments", "js_value", "read_api", "read_script", "ApiPage", "NotReadable"]
+__all__ = ["api_request_args", "js_assignments", "js_value", "read_api", "read_script", "ApiPage", "NotReadable", "issue_urls", "china_today"]
 
 _ASSIGN = re.compile(r"(?:\bvar\s+|\blet\s+|\bconst\s+|[;{}\s]|^)([A-Za-z_$][\w$]*)\s*=\s*(?=[\[{\"'\d-])")
 
@@ -187,3 +192,20 @@ def read_script(script: ScriptConfig, scripts: list[str], base: str) -> ApiPage:
         if isinstance(items, list):
             return ApiPage(_item_urls(items, script.url_fields, base), len(items), None)
     raise NotReadable(f"no script assigns an array to {script.var!r}")
+
+
+def china_today() -> date:
+    """Today where the papers are published (UTC+8)."""
+    return datetime.now(timezone(timedelta(hours=8))).date()
+
+
+def issue_urls(epaper: EpaperConfig, today: date | None = None) -> list[str]:
+    """The first pages of the issues walked, newest first."""
+    today = today or china_today()
+    urls = []
+    for back in range(epaper.days_back + 1):
+        d = today - timedelta(days=back)
+        url = (epaper.issue_url.replace("{yyyymmdd}", d.strftime("%Y%m%d")).replace("{yyyy}", f"{d.year:04d}")
+               .replace("{mm}", f"{d.month:02d}").replace("{dd}", f"{d.day:02d}"))
+        urls.append(url)
+    return urls

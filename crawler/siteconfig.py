@@ -34,8 +34,9 @@ PAGINATION_STYLES = ("links", "createPageHTML")
 #: What a channel's list is (``list.kind``): an HTML page of links (``html``, the default),
 #: JSON / a JavaScript assignment answered by an API for a page parameter (``api``, see
 #: :class:`ApiConfig`), or an array assigned in an inline ``<script>`` of an HTML page
-#: (``script``, see :class:`ScriptConfig`).
-LIST_KINDS = ("html", "api", "script")
+#: (``script``, see :class:`ScriptConfig`), or the date-addressed issues of an e-paper
+#: (``epaper``: issue -> page -> article, see :class:`EpaperConfig`).
+LIST_KINDS = ("html", "api", "script", "epaper")
 #: How an API list answers: JSON, or JavaScript ``var NAME = <JSON>;`` statements (``js``).
 API_FORMATS = ("json", "js")
 #: How far public evidence backs a config (top-level ``status``): ``confirmed`` (every field
@@ -105,6 +106,21 @@ class ScriptConfig:
 
 
 @dataclass(frozen=True)
+class EpaperConfig:
+    """An e-paper: one issue a day at ``issue_url`` (``{yyyy}``, ``{mm}``, ``{dd}``, ``{yyyymmdd}``),
+    the issue's first page linking its other pages, each page linking its articles."""
+    issue_url: str
+    #: issues walked: today's (China time) and this many days before it
+    days_back: int
+    #: CSS of the links (``a``, ``area``) to the issue's pages, on its first page
+    page_selector: str
+    #: regex the URL of an issue's page matches (``/html/page_\w+\.htm$``, ``_\d{3}/.*_plist\.htm$``)
+    page_pattern: str
+    #: CSS of the links to articles on each page; links matching ``article.url_patterns`` are articles
+    article_selector: str
+
+
+@dataclass(frozen=True)
 class ListConfig:
     #: CSS selector of the rows (or links) of a list page that lead to articles.
     link_selector: str
@@ -120,6 +136,7 @@ class ListConfig:
     kind: str = "html"
     api: ApiConfig | None = None
     script: ScriptConfig | None = None
+    epaper: EpaperConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +320,29 @@ def _script_list(lf: _Fields) -> ListConfig:
                       first_next_number=0, max_pages=lf.int("max_pages", 1), kind="script", script=script)
 
 
+_DATE_FIELDS = ("{yyyymmdd}", "{yyyy}", "{mm}", "{dd}")
+
+
+def _epaper_list(lf: _Fields) -> ListConfig:
+    _not_html(lf)
+    issue_url = lf.str("issue_url")
+    if urlsplit(issue_url).scheme not in ("http", "https"):
+        raise lf.fail("issue_url", f"{issue_url!r} is not an http(s) URL")
+    if "{yyyymmdd}" not in issue_url and not all(f in issue_url for f in _DATE_FIELDS[1:]):
+        raise lf.fail("issue_url", "must contain {yyyymmdd}, or {yyyy}, {mm} and {dd}")
+    rest = issue_url
+    for f in _DATE_FIELDS:
+        rest = rest.replace(f, "")
+    if "{" in rest or "}" in rest:
+        raise lf.fail("issue_url", "knows only {yyyymmdd}, {yyyy}, {mm} and {dd}")
+    epaper = EpaperConfig(issue_url=issue_url, days_back=lf.int("days_back", 7),
+                          page_selector=lf.css("page_selector", lf.str("page_selector", "a, area")),
+                          page_pattern=lf.regexes("page_pattern")[0],
+                          article_selector=lf.css("article_selector", lf.str("article_selector", "a, area")))
+    return ListConfig(link_selector="", pagination="epaper", page_url="", page_number_pattern="",
+                      first_next_number=0, max_pages=lf.int("max_pages", 30), kind="epaper", epaper=epaper)
+
+
 def _api_list(lf: _Fields) -> ListConfig:
     _not_html(lf)
     method = lf.str("method", "GET").upper()
@@ -346,7 +386,11 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     if name != path.stem:
         raise f.fail("name", f"is {name!r} but the file is {path.name} (they must agree)")
     domains = tuple(d.lower() for d in f.strs("allowed_domains"))
-    start_urls = f.strs("start_urls")
+    list_table = data.get("list")
+    epaper = isinstance(list_table, dict) and list_table.get("kind") == "epaper"
+    start_urls = f.strs("start_urls", required=not epaper)  # an e-paper starts at list.issue_url
+    if epaper and start_urls:
+        raise f.fail("start_urls", "an e-paper's issues start at list.issue_url; leave start_urls out")
     for url in start_urls:
         host = (urlsplit(url).hostname or "").lower()
         if urlsplit(url).scheme not in ("http", "https") or not any(
@@ -358,7 +402,11 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     kind = lf.str("kind", "html")
     if kind not in LIST_KINDS:
         raise lf.fail("kind", f"must be one of {', '.join(LIST_KINDS)}")
-    list_cfg = {"html": _html_list, "api": _api_list, "script": _script_list}[kind](lf)
+    list_cfg = {"html": _html_list, "api": _api_list, "script": _script_list, "epaper": _epaper_list}[kind](lf)
+    if list_cfg.epaper is not None:
+        host = (urlsplit(list_cfg.epaper.issue_url).hostname or "").lower()
+        if not any(host == d or host.endswith("." + d) for d in domains):
+            raise lf.fail("issue_url", f"{list_cfg.epaper.issue_url!r} is not on allowed_domains")
 
     af = f.table("article")
     meta_table = af.data.get("meta", {})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -220,3 +221,81 @@ for (var i = 0; i < item.length; i++) {{ document.write('<li><a href="' + item[i
 
 def write_script_config(directory: Path) -> None:
     (directory / "dj12371.toml").write_text(SCRIPT_CONFIG, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- zmdrb: a date-addressed e-paper
+
+#: 驻马店日报's e-paper as public crawlers show it (xiaoxiaosuaxuan/newscrapy
+#: newscrapy/spiders/zhumadiandaily.py, index file 13140982390): the issue
+#: /zmdrb/{yyyymmdd}/html/index.htm links page_NN.htm, each page links content_{yyyymmdd}{NNN}{NNN}.htm;
+#: title div.bmnr_con_biaoti (引题 bmnr_con_yinti, 副题 bmnr_con_futi), body div#zoom.
+EPAPER_CONFIG = """name = "zmdrb"
+title = "驻马店日报"
+allowed_domains = ["zmdrb.zmdnews.cn"]
+encoding_hint = "utf-8"
+
+[list]
+kind = "epaper"
+issue_url = "http://zmdrb.zmdnews.cn/zmdrb/{yyyymmdd}/html/index.htm"
+days_back = 3
+page_selector = "a, area"
+page_pattern = '/zmdrb/\\d{8}/html/page_\\w+\\.htm$'
+article_selector = "a, area"
+
+[article]
+url_patterns = ['^https?://zmdrb\\.zmdnews\\.cn/zmdrb/\\d{8}/html/content_\\w+\\.htm$']
+body_selectors = ["div#zoom"]
+
+[article.meta]
+title = ["div.bmnr_con_biaoti"]
+"""
+
+
+def _zmdrb_article(yinti: str, title: str, paragraphs: list[str]) -> bytes:
+    body = "".join(f"<p>　　{html.escape(p)}</p>" for p in paragraphs)
+    return f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>{html.escape(title)}</title></head>
+<body><div class="bmnr_con"><div class="bmnr_con_yinti">{html.escape(yinti)}</div>
+<div class="bmnr_con_biaoti">{html.escape(title)}</div><div class="bmnr_con_futi">——记驻马店市检察机关</div>
+<div class="bmnr_con_con"><div id="zoom">{body}<p>　　通讯员 张明</p></div></div></div></body></html>""".encode()
+
+
+class EpaperSite:
+    """Issues of ``days`` (days back from China's today) with ``pages`` pages of ``per_page``
+    articles each; page 1 is index.htm's copy (the issue links it too), articles are linked from
+    an ``<area>`` image map and from a title list."""
+
+    def __init__(self, days=(0, 2), pages: int = 3, per_page: int = 2):
+        from crawler.listkinds import china_today
+
+        self.routes: dict[str, s.Behaviour] = {"/robots.txt": s.page(b"User-agent: *\nDisallow:\n", "text/plain")}
+        self.articles: list[tuple[str, str]] = []
+        self.issue_paths: list[str] = []
+        paras = iter(seed_paragraphs())
+        today = china_today()
+        for back in days:
+            ymd = (today - timedelta(days=back)).strftime("%Y%m%d")
+            base = f"/zmdrb/{ymd}/html/"
+            nav = "".join(f'<a href="page_{n:02d}.htm">第{n:02d}版：{"要闻" if n == 1 else "政法"}</a>'
+                          for n in range(1, pages + 1))
+            for n in range(1, pages + 1):
+                names = [f"content_{ymd}{n:03d}{k:03d}.htm" for k in range(1, per_page + 1)]
+                for name in names:
+                    ps = [next(paras), next(paras)]
+                    self.routes[base + name] = s.page(_zmdrb_article("检察护航", f"{ymd}第{n}版稿件{name[-7:-4]}", ps))
+                    self.articles.append((f"http://zmdrb.zmdnews.cn{base}{name}", _sentence(ps[1])))
+                areas = "".join(f'<area shape="polygon" coords="1,2,3,4" href="{name}">' for name in names)
+                titles = "".join(f'<li><a href="{name}">稿件{name}</a></li>' for name in names)
+                page = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>
+<body><div class="bmdh">{nav}</div><map name="PagePicMap">{areas}</map><ul class="ul02_l">{titles}</ul>
+<a href="../../../zmdrb/{ymd}/html/index.htm">首页</a></body></html>""".encode()
+                self.routes[f"{base}page_{n:02d}.htm"] = s.page(page)
+                if n == 1:
+                    self.routes[f"{base}index.htm"] = s.page(page)
+                    self.issue_paths.append(f"{base}index.htm")
+
+    def paths(self) -> set[str]:
+        return {k for k in self.routes if k.startswith("/zmdrb/")}
+
+
+def write_epaper_config(directory: Path) -> None:
+    (directory / "zmdrb.toml").write_text(EPAPER_CONFIG, encoding="utf-8")

@@ -247,3 +247,94 @@ def test_max_pages_cuts_a_script_list_and_the_next_run_finishes_it(script_crawl)
     assert script_crawl["db3"]["doc_rows"] == 2  # the list page and two articles
     assert _counts(script_crawl["db3"], 0, "dj12371")["max-pages-reached"] == 1
     assert set(script_crawl["db4"]["docs"]) == set(script_crawl["db1"]["docs"])
+
+
+# --------------------------------------------------------------------------- e-papers
+
+
+def test_issue_urls_are_today_and_the_days_before(tmp_path):
+    from datetime import date
+
+    from crawler.listkinds import issue_urls
+    from kinds_sites import EPAPER_CONFIG
+    path = tmp_path / "zmdrb.toml"
+    path.write_text(EPAPER_CONFIG.replace("{yyyymmdd}/html", "{yyyy}-{mm}/{dd}/html"), encoding="utf-8")
+    urls = issue_urls(load_site(path).list.epaper, date(2024, 3, 1))
+    assert urls == [f"http://zmdrb.zmdnews.cn/zmdrb/{d}/html/index.htm"
+                    for d in ("2024-03/01", "2024-02/29", "2024-02/28", "2024-02/27")]
+
+
+@pytest.mark.parametrize("change, field, problem", [
+    (("{yyyymmdd}", "{date}"), "list.issue_url", "must contain"),
+    (("{yyyymmdd}/html", "{yyyymmdd}/{page}"), "list.issue_url", "knows only"),
+    (("http://zmdrb.zmdnews.cn", "http://example.org"), "list.issue_url", "allowed_domains"),
+    (("page_pattern = '", "page_pattern = '(["), "list.page_pattern", "bad regex"),
+    (("days_back = 3", "days_back = -1"), "list.days_back", "non-negative"),
+    (('encoding_hint = "utf-8"', 'encoding_hint = "utf-8"\nstart_urls = ["http://zmdrb.zmdnews.cn/"]'),
+     "start_urls", "list.issue_url"),
+])
+def test_a_bad_epaper_list_is_refused_naming_the_file_and_the_field(tmp_path, change, field, problem):
+    from kinds_sites import EPAPER_CONFIG
+    path = tmp_path / "zmdrb.toml"
+    path.write_text(EPAPER_CONFIG.replace(*change), encoding="utf-8")
+    with pytest.raises(SiteConfigError) as err:
+        load_site(path)
+    assert str(err.value).startswith(f"{path}: field '{field}'") and problem in str(err.value), err.value
+
+
+@pytest.fixture(scope="module")
+def epaper_crawl(tmp_path_factory):
+    from faults.crawl import run_crawl, stored
+    from faults.server import FaultServer
+    from kinds_sites import EpaperSite, write_epaper_config
+
+    site = EpaperSite()
+    tmp = tmp_path_factory.mktemp("epaper")
+    (tmp / "sites").mkdir()
+    write_epaper_config(tmp / "sites")
+    env = {"DJ_SITES_DIR": str(tmp / "sites")}
+    db, cut_db = tmp / "epaper.duckdb", tmp / "cut.duckdb"
+    with FaultServer(site.routes) as server:
+        runs = [run_crawl(db, server.url, ("zmdrb",), **env)]
+        log1 = list(server.log)
+        db1 = stored(db)
+        runs.append(run_crawl(db, server.url, ("zmdrb",), **env))
+        log2 = list(server.log)[len(log1):]
+        db2 = stored(db)
+        runs.append(run_crawl(cut_db, server.url, ("zmdrb",), DJ_MAX_PAGES=6, **env))
+        log3 = list(server.log)[len(log1) + len(log2):]
+        db3 = stored(cut_db)
+        runs.append(run_crawl(cut_db, server.url, ("zmdrb",), **env))
+        db4 = stored(cut_db)
+    return {"site": site, "runs": runs, "logs": (log1, log2, log3), "db1": db1, "db2": db2, "db3": db3, "db4": db4}
+
+
+def test_an_epaper_crawl_walks_issue_page_article(epaper_crawl):
+    for proc in epaper_crawl["runs"]:
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    site, db, log = epaper_crawl["site"], epaper_crawl["db1"], epaper_crawl["logs"][0]
+    assert len(site.articles) == 12
+    assert set(db["docs"]) == {doc_id_for_url(u) for u, _ in site.articles}
+    for url, sentence in site.articles:
+        assert sentence in db["docs"][doc_id_for_url(url)]["text_original"], url
+    assert site.paths() <= set(log)  # every issue, page and article served was asked for
+    assert all(db["pages"][f"http://zmdrb.zmdnews.cn{p}"]["kind"] == "list" for p in site.issue_paths)
+    counts = _counts(db, 0, "zmdrb")
+    # the days between and before the two issues have no paper (404): counted, not errors
+    assert counts["epaper-no-issue"] >= 1 and db["runs"][0]["errors"] == 0, counts
+
+
+def test_a_second_epaper_crawl_fetches_no_walked_issue(epaper_crawl):
+    site, log = epaper_crawl["site"], epaper_crawl["logs"][1]
+    assert not site.paths() & set(log), log
+    counts = _counts(epaper_crawl["db2"], 1, "zmdrb")
+    assert counts["epaper-issue-known"] == 2, counts
+    assert epaper_crawl["db2"]["doc_rows"] == 12
+
+
+def test_max_pages_cuts_an_epaper_and_the_next_run_finishes_it(epaper_crawl):
+    site, log, cut = epaper_crawl["site"], epaper_crawl["logs"][2], epaper_crawl["db3"]
+    assert len([p for p in log if p.startswith("/zmdrb/")]) == 6
+    assert _counts(cut, 0, "zmdrb")["max-pages-reached"] >= 1
+    assert cut["doc_rows"] < 12
+    assert set(epaper_crawl["db4"]["docs"]) == set(epaper_crawl["db1"]["docs"])

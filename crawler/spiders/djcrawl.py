@@ -28,7 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import outcomes
 from crawler.extensions import RunRecorder, StoreExtension
-from crawler.listkinds import NotReadable, api_request_args, read_api, read_script
+from crawler.listkinds import NotReadable, api_request_args, issue_urls, read_api, read_script
 from crawler.siteconfig import SiteConfig, load_sites
 from pipelines.extract import attachments_of
 from pipelines.htmltree import parse_html
@@ -169,6 +169,10 @@ class DjSpider(scrapy.Spider):
         self.walk_whole_lists = {name for name in self.configs
                                  if self.stored.must_walk_whole_lists(name, self.run_id)}
         for cfg in self.configs.values():
+            if cfg.list.kind == "epaper":
+                for request in self._issue_requests(cfg):
+                    yield request
+                continue
             for url in cfg.start_urls:
                 if url not in self.seen and self._budget_left(cfg.name):
                     yield self._list_request(cfg, url, 0)
@@ -218,7 +222,7 @@ class DjSpider(scrapy.Spider):
         finally:
             self._done(site)
 
-    def _follow(self, cfg: SiteConfig, links: list[str]):
+    def _follow(self, cfg: SiteConfig, links: list[str], stop_when_known: bool = True):
         """Request the list page's articles not known yet; returns whether the walk down the list
         goes on (not when --max-pages cut it or, incrementally, every article was known)."""
         site = cfg.name
@@ -233,7 +237,7 @@ class DjSpider(scrapy.Spider):
         if len(links) > len(new):
             self.count(site, "skipped-known", len(links) - len(new))
         # a list page holding only known articles ends the walk down this list
-        if links and not new and not self.refresh and site not in self.walk_whole_lists:
+        if stop_when_known and links and not new and not self.refresh and site not in self.walk_whole_lists:
             self.count(site, "list-stop-all-known")
             return False
         return True
@@ -311,6 +315,80 @@ class DjSpider(scrapy.Spider):
             if not links:
                 self.count(site, "list-without-articles")
             yield from self._follow(cfg, links)
+        finally:
+            self._done(site)
+
+    # ------------------------------------------------------------------ e-papers
+
+    def _issue_requests(self, cfg: SiteConfig):
+        """Today's issue and the ``days_back`` before it; an issue whose first page an earlier run
+        stored is not walked again (unless --refresh, or the site's last run was cut short)."""
+        for url in issue_urls(cfg.list.epaper):
+            if url in self.seen:
+                continue
+            if not self.refresh and cfg.name not in self.walk_whole_lists:
+                stored = self.stored.get_page(url)
+                if stored is not None and stored.status == 200:
+                    self.count(cfg.name, "epaper-issue-known")
+                    continue
+            if not self._budget_left(cfg.name):
+                self.count(cfg.name, "max-pages-reached")
+                return
+            yield self._request(cfg, url, self.parse_issue, meta={"handle_httpstatus_list": [404]}, page_index=0)
+
+    def _epaper_links(self, sel: Selector, base: str, css: str) -> list[str]:
+        links = []
+        for node in sel.css(css):
+            for href in node.xpath("self::*/@href | .//@href").getall():
+                link = _canonical(urljoin(base, href.strip()))
+                if link not in links:
+                    links.append(link)
+        return links
+
+    def parse_issue(self, response, site: str, url: str, page_index: int):
+        """An issue's first page (``list.kind = "epaper"``): its articles, then its other pages."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            if response.status == 404:
+                self.count(site, "epaper-no-issue")  # no paper that day (or not yet)
+                return
+            text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+            yield self._page(response, site, url, "list", encoding)
+            sel = Selector(text=text)
+            epaper = cfg.list.epaper
+            links = [u for u in self._epaper_links(sel, response.url, epaper.article_selector) if cfg.is_article_url(u)]
+            if not (yield from self._follow(cfg, links, stop_when_known=False)):
+                return
+            pages = [u for u in self._epaper_links(sel, response.url, epaper.page_selector)
+                     if re.search(epaper.page_pattern, u) and u != url and u != response.url]
+            if not pages and not links:
+                self.count(site, "list-without-articles")
+            for n, page in enumerate(pages, 1):
+                if page in self.seen:
+                    continue
+                if n >= cfg.list.max_pages:
+                    self.count(site, "list-max-pages")
+                    return
+                if not self._budget_left(site):
+                    self.count(site, "max-pages-reached")
+                    return
+                yield self._request(cfg, page, self.parse_epaper_page, page_index=n)
+        finally:
+            self._done(site)
+
+    def parse_epaper_page(self, response, site: str, url: str, page_index: int):
+        """One page (版面) of an issue: its article links (``list.epaper`` ``article_selector``)."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+            yield self._page(response, site, url, "list", encoding)
+            links = [u for u in self._epaper_links(Selector(text=text), response.url, cfg.list.epaper.article_selector)
+                     if cfg.is_article_url(u)]
+            if not links:
+                self.count(site, "list-without-articles")
+            yield from self._follow(cfg, links, stop_when_known=False)
         finally:
             self._done(site)
 
