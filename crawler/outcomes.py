@@ -51,6 +51,10 @@ OUTCOMES: dict[str, Outcome] = {o.reason: o for o in (
                                              "without it (selector-stale) gave an article link"),
     Outcome("selector-stale", "list", "a list page on which the article selector found no article link, but the "
                                       "links found without it (pipelines.listlinks) did: those were followed"),
+    Outcome("list-unreadable", "list", "an API list's answer, or a script list's page, did not hold the JSON or "
+                                       "JavaScript array its config describes"),
+    Outcome("epaper-issue-known", "skipped", "an e-paper issue an earlier run walked: not fetched again"),
+    Outcome("epaper-no-issue", "list", "an e-paper's issue URL for a day answered 404: no paper that day (or not yet)"),
     Outcome("list-stop-all-known", "list", "a list page holding only known articles: the walk down it stopped"),
     Outcome("list-max-pages", "list", "a list longer than the config's list.max_pages: cut there"),
     Outcome("max-pages-reached", "list", "the site reached --max-pages: the rest waits for the next run"),

@@ -31,6 +31,14 @@ META_KEYS = ("title", "published", "source_name", "authors", "editor", "summary"
 #: How a list announces its next page: plain <a> links, or the TRS CMS script call
 #: ``createPageHTML(total, current, "index", "shtml")`` with no links in the HTML.
 PAGINATION_STYLES = ("links", "createPageHTML")
+#: What a channel's list is (``list.kind``): an HTML page of links (``html``, the default),
+#: JSON / a JavaScript assignment answered by an API for a page parameter (``api``, see
+#: :class:`ApiConfig`), or an array assigned in an inline ``<script>`` of an HTML page
+#: (``script``, see :class:`ScriptConfig`), or the date-addressed issues of an e-paper
+#: (``epaper``: issue -> page -> article, see :class:`EpaperConfig`).
+LIST_KINDS = ("html", "api", "script", "epaper")
+#: How an API list answers: JSON, or JavaScript ``var NAME = <JSON>;`` statements (``js``).
+API_FORMATS = ("json", "js")
 #: How far public evidence backs a config (top-level ``status``): ``confirmed`` (every field
 #: the crawl relies on is cited), ``partial`` (start URLs, list rows and article URLs are cited,
 #: some other fields are not), ``unconfirmed`` (the lists it would walk rest on no source).
@@ -70,6 +78,49 @@ def sites_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 
 @dataclass(frozen=True)
+class ApiConfig:
+    """A list answered by an API: each start URL is the endpoint; page ``n`` is asked for with
+    ``params`` and ``page_param = n`` (in the query for GET, as a form body for POST)."""
+    method: str
+    params: tuple[tuple[str, str], ...]
+    page_param: str
+    first_page: int
+    #: ``json``, or ``js``: ``var NAME = <JSON>;`` statements read as an object {NAME: value}
+    format: str
+    #: dotted path to the array of items (``data.list``; ``MI4_PAGE_ARTICLE`` for ``js``); empty: the root
+    items_path: str
+    #: item fields holding the article URL, tried in order (the first non-empty one wins)
+    url_fields: tuple[str, ...]
+    #: dotted path to the total number of items, if the API gives one (``_totalCnt``, ``data.total``)
+    total_path: str | None
+
+
+@dataclass(frozen=True)
+class ScriptConfig:
+    """A list held in an inline ``<script>`` of the start page: ``NAME = [{...}, ...]`` (12371.cn's
+    ``item=[…]``), JSON or JavaScript with single-quoted strings; one page a start URL."""
+    #: the variable the array is assigned to
+    var: str
+    #: item fields holding the article URL, tried in order (the first non-empty one wins)
+    url_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EpaperConfig:
+    """An e-paper: one issue a day at ``issue_url`` (``{yyyy}``, ``{mm}``, ``{dd}``, ``{yyyymmdd}``),
+    the issue's first page linking its other pages, each page linking its articles."""
+    issue_url: str
+    #: issues walked: today's (China time) and this many days before it
+    days_back: int
+    #: CSS of the links (``a``, ``area``) to the issue's pages, on its first page
+    page_selector: str
+    #: regex the URL of an issue's page matches (``/html/page_\w+\.htm$``, ``_\d{3}/.*_plist\.htm$``)
+    page_pattern: str
+    #: CSS of the links to articles on each page; links matching ``article.url_patterns`` are articles
+    article_selector: str
+
+
+@dataclass(frozen=True)
 class ListConfig:
     #: CSS selector of the rows (or links) of a list page that lead to articles.
     link_selector: str
@@ -81,6 +132,11 @@ class ListConfig:
     #: Page number of the page after the channel's first page (TRS: 1 for index_1; people.com.cn: 2).
     first_next_number: int
     max_pages: int
+    #: ``html`` or ``api`` (:data:`LIST_KINDS`)
+    kind: str = "html"
+    api: ApiConfig | None = None
+    script: ScriptConfig | None = None
+    epaper: EpaperConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +284,92 @@ def _check_xpath(f: _Fields, key: str, values: tuple[str, ...]) -> tuple[str, ..
     return values
 
 
+def _html_list(lf: _Fields) -> ListConfig:
+    pagination = lf.str("pagination", "links")
+    if pagination not in PAGINATION_STYLES:
+        raise lf.fail("pagination", f"must be one of {', '.join(PAGINATION_STYLES)}")
+    page_url = lf.str("page_url")
+    if "{n}" not in page_url:
+        raise lf.fail("page_url", "must contain {n}")
+    page_number_pattern = lf.regexes("page_number_pattern")[0]
+    if re.compile(page_number_pattern).groups < 1:
+        raise lf.fail("page_number_pattern", "needs one group: the page number")
+    return ListConfig(
+        link_selector=lf.css("link_selector", lf.str("link_selector")),
+        pagination=pagination,
+        page_url=page_url,
+        page_number_pattern=page_number_pattern,
+        first_next_number=lf.int("first_next_number", 1),
+        max_pages=lf.int("max_pages", 20),
+    )
+
+
+def _not_html(lf: _Fields) -> None:
+    for key in ("link_selector", "pagination", "page_url", "page_number_pattern", "first_next_number"):
+        if key in lf.data:
+            raise lf.fail(key, f"is for list.kind = 'html', not {lf.data['kind']!r}")
+
+
+def _script_list(lf: _Fields) -> ListConfig:
+    _not_html(lf)
+    var = lf.str("script_var")
+    if not re.fullmatch(r"[A-Za-z_$][\w$]*", var):
+        raise lf.fail("script_var", f"{var!r} is not a JavaScript variable name")
+    script = ScriptConfig(var=var, url_fields=lf.strs("url_fields"))
+    return ListConfig(link_selector="", pagination="script", page_url="", page_number_pattern="",
+                      first_next_number=0, max_pages=lf.int("max_pages", 1), kind="script", script=script)
+
+
+_DATE_FIELDS = ("{yyyymmdd}", "{yyyy}", "{mm}", "{dd}")
+
+
+def _epaper_list(lf: _Fields) -> ListConfig:
+    _not_html(lf)
+    issue_url = lf.str("issue_url")
+    if urlsplit(issue_url).scheme not in ("http", "https"):
+        raise lf.fail("issue_url", f"{issue_url!r} is not an http(s) URL")
+    if "{yyyymmdd}" not in issue_url and not all(f in issue_url for f in _DATE_FIELDS[1:]):
+        raise lf.fail("issue_url", "must contain {yyyymmdd}, or {yyyy}, {mm} and {dd}")
+    rest = issue_url
+    for f in _DATE_FIELDS:
+        rest = rest.replace(f, "")
+    if "{" in rest or "}" in rest:
+        raise lf.fail("issue_url", "knows only {yyyymmdd}, {yyyy}, {mm} and {dd}")
+    epaper = EpaperConfig(issue_url=issue_url, days_back=lf.int("days_back", 7),
+                          page_selector=lf.css("page_selector", lf.str("page_selector", "a, area")),
+                          page_pattern=lf.regexes("page_pattern")[0],
+                          article_selector=lf.css("article_selector", lf.str("article_selector", "a, area")))
+    return ListConfig(link_selector="", pagination="epaper", page_url="", page_number_pattern="",
+                      first_next_number=0, max_pages=lf.int("max_pages", 30), kind="epaper", epaper=epaper)
+
+
+def _api_list(lf: _Fields) -> ListConfig:
+    _not_html(lf)
+    method = lf.str("method", "GET").upper()
+    if method not in ("GET", "POST"):
+        raise lf.fail("method", "must be GET or POST")
+    params = lf.data.get("params", {})
+    if not isinstance(params, dict) or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                               for v in params.values()):
+        raise lf.fail("params", "must be a table of name = string or integer")
+    fmt = lf.str("format", "json")
+    if fmt not in API_FORMATS:
+        raise lf.fail("format", f"must be one of {', '.join(API_FORMATS)}")
+    items_path = lf.data.get("items_path", "")
+    if not isinstance(items_path, str):
+        raise lf.fail("items_path", "must be a string (a dotted path, empty for the root)")
+    if fmt == "js" and not items_path:
+        raise lf.fail("items_path", "must name the variable holding the items when format = 'js'")
+    page_param = lf.str("page_param", "page")
+    if page_param in params:
+        raise lf.fail("params", f"names the page parameter {page_param!r}; list.page_param sets it")
+    api = ApiConfig(method=method, params=tuple((k, str(v)) for k, v in params.items()), page_param=page_param,
+                    first_page=lf.int("first_page", 1), format=fmt, items_path=items_path,
+                    url_fields=lf.strs("url_fields"), total_path=lf.str("total_path", required=False))
+    return ListConfig(link_selector="", pagination="api", page_url="", page_number_pattern="",
+                      first_next_number=0, max_pages=lf.int("max_pages", 20), kind="api", api=api)
+
+
 def load_site(path: str | os.PathLike) -> SiteConfig:
     """Read and validate one ``<site>.toml``."""
     path = Path(path)
@@ -244,7 +386,11 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     if name != path.stem:
         raise f.fail("name", f"is {name!r} but the file is {path.name} (they must agree)")
     domains = tuple(d.lower() for d in f.strs("allowed_domains"))
-    start_urls = f.strs("start_urls")
+    list_table = data.get("list")
+    epaper = isinstance(list_table, dict) and list_table.get("kind") == "epaper"
+    start_urls = f.strs("start_urls", required=not epaper)  # an e-paper starts at list.issue_url
+    if epaper and start_urls:
+        raise f.fail("start_urls", "an e-paper's issues start at list.issue_url; leave start_urls out")
     for url in start_urls:
         host = (urlsplit(url).hostname or "").lower()
         if urlsplit(url).scheme not in ("http", "https") or not any(
@@ -253,23 +399,14 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
             raise f.fail("start_urls", f"{url!r} is not an http(s) URL on allowed_domains")
 
     lf = f.table("list")
-    pagination = lf.str("pagination", "links")
-    if pagination not in PAGINATION_STYLES:
-        raise lf.fail("pagination", f"must be one of {', '.join(PAGINATION_STYLES)}")
-    page_url = lf.str("page_url")
-    if "{n}" not in page_url:
-        raise lf.fail("page_url", "must contain {n}")
-    page_number_pattern = lf.regexes("page_number_pattern")[0]
-    if re.compile(page_number_pattern).groups < 1:
-        raise lf.fail("page_number_pattern", "needs one group: the page number")
-    list_cfg = ListConfig(
-        link_selector=lf.css("link_selector", lf.str("link_selector")),
-        pagination=pagination,
-        page_url=page_url,
-        page_number_pattern=page_number_pattern,
-        first_next_number=lf.int("first_next_number", 1),
-        max_pages=lf.int("max_pages", 20),
-    )
+    kind = lf.str("kind", "html")
+    if kind not in LIST_KINDS:
+        raise lf.fail("kind", f"must be one of {', '.join(LIST_KINDS)}")
+    list_cfg = {"html": _html_list, "api": _api_list, "script": _script_list, "epaper": _epaper_list}[kind](lf)
+    if list_cfg.epaper is not None:
+        host = (urlsplit(list_cfg.epaper.issue_url).hostname or "").lower()
+        if not any(host == d or host.endswith("." + d) for d in domains):
+            raise lf.fail("issue_url", f"{list_cfg.epaper.issue_url!r} is not on allowed_domains")
 
     af = f.table("article")
     meta_table = af.data.get("meta", {})

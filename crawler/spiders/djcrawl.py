@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import outcomes
 from crawler.extensions import RunRecorder, StoreExtension
+from crawler.listkinds import NotReadable, api_request_args, issue_urls, read_api, read_script
 from crawler.siteconfig import SiteConfig, load_sites
 from pipelines.blocked import Blocked
 from pipelines.extract import attachments_of
@@ -105,18 +106,34 @@ class DjSpider(scrapy.Spider):
         return not self.max_pages or self.requested[site] < self.max_pages
 
     def _request(self, cfg: SiteConfig, url: str, callback, *, dont_filter: bool = False, meta=None,
-                 **state) -> scrapy.Request:
+                 http: dict | None = None, **state) -> scrapy.Request:
+        """``url`` is the page's key (in ``seen``, ``pages`` and the callback's ``url``); ``http``
+        the request itself when it differs (an API list's method, URL and body)."""
         self.requested[cfg.name] += 1
         self.pending[cfg.name] += 1
         self.seen.add(url)
-        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=dont_filter,
-                              meta=meta or {}, cb_kwargs={"site": cfg.name, "url": url, **state})
+        http = http or {"url": url}
+        return scrapy.Request(callback=callback, errback=self.on_error, dont_filter=dont_filter,
+                              meta=meta or {}, cb_kwargs={"site": cfg.name, "url": url, **state}, **http)
 
     def _list_request(self, cfg: SiteConfig, url: str, page_index: int) -> scrapy.Request:
+        if cfg.list.kind == "api":
+            return self._api_request(cfg, url, page_index, 0)
         meta = {"handle_httpstatus_list": [304]}
         if not self.refresh:
             meta["dj_conditional"] = url  # ConditionalRequestMiddleware sends its stored validators
-        return self._request(cfg, url, self.parse_list, meta=meta, page_index=page_index)
+        callback = self.parse_script if cfg.list.kind == "script" else self.parse_list
+        return self._request(cfg, url, callback, meta=meta, page_index=page_index)
+
+    def _api_request(self, cfg: SiteConfig, endpoint: str, page_index: int, rows: int) -> scrapy.Request:
+        """Page ``page_index`` (0 = the first) of an API list; ``rows``: items on the pages before."""
+        api = cfg.list.api
+        key, http, method = api_request_args(api, endpoint, api.first_page + page_index)
+        meta = {"handle_httpstatus_list": [304]}
+        if not self.refresh and method == "GET":
+            meta["dj_conditional"] = key
+        return self._request(cfg, key, self.parse_api, meta=meta, http=http, page_index=page_index,
+                             endpoint=endpoint, rows=rows)
 
     def _done(self, site: str) -> None:
         self.pending[site] -= 1
@@ -153,6 +170,10 @@ class DjSpider(scrapy.Spider):
         self.walk_whole_lists = {name for name in self.configs
                                  if self.stored.must_walk_whole_lists(name, self.run_id)}
         for cfg in self.configs.values():
+            if cfg.list.kind == "epaper":
+                for request in self._issue_requests(cfg):
+                    yield request
+                continue
             for url in cfg.start_urls:
                 if url not in self.seen and self._budget_left(cfg.name):
                     yield self._list_request(cfg, url, 0)
@@ -188,20 +209,7 @@ class DjSpider(scrapy.Spider):
                 links = self._links_without_selector(cfg, sel, base)
             if not links:
                 self.count(site, "list-without-articles")
-            new = [u for u in links if u not in self.known]
-            for link in new:
-                if link in self.seen:
-                    continue
-                if not self._budget_left(site):
-                    self.count(site, "max-pages-reached")
-                    return
-                yield self._request(cfg, link, self.parse_article)
-            if len(links) > len(new):
-                self.count(site, "skipped-known", len(links) - len(new))
-
-            # a list page holding only known articles ends the walk down this list
-            if links and not new and not self.refresh and site not in self.walk_whole_lists:
-                self.count(site, "list-stop-all-known")
+            if not (yield from self._follow(cfg, links)):
                 return
             next_url = self._next_list_page(cfg, url, base, text, sel)
             if next_url and next_url not in self.seen and page_index + 1 < cfg.list.max_pages:
@@ -212,6 +220,176 @@ class DjSpider(scrapy.Spider):
             elif next_url and next_url not in self.seen:
                 # the list goes on past list.max_pages (or its pager never ends): cut, and said so
                 self.count(site, "list-max-pages")
+        finally:
+            self._done(site)
+
+    def _follow(self, cfg: SiteConfig, links: list[str], stop_when_known: bool = True):
+        """Request the list page's articles not known yet; returns whether the walk down the list
+        goes on (not when --max-pages cut it or, incrementally, every article was known)."""
+        site = cfg.name
+        new = [u for u in links if u not in self.known]
+        for link in new:
+            if link in self.seen:
+                continue
+            if not self._budget_left(site):
+                self.count(site, "max-pages-reached")
+                return False
+            yield self._request(cfg, link, self.parse_article)
+        if len(links) > len(new):
+            self.count(site, "skipped-known", len(links) - len(new))
+        # a list page holding only known articles ends the walk down this list
+        if stop_when_known and links and not new and not self.refresh and site not in self.walk_whole_lists:
+            self.count(site, "list-stop-all-known")
+            return False
+        return True
+
+    def _more_list(self, cfg: SiteConfig, page_index: int, request):
+        """The list's next page (``request`` builds it), unless list.max_pages or --max-pages says no."""
+        if page_index + 1 >= cfg.list.max_pages:
+            self.count(cfg.name, "list-max-pages")
+        elif not self._budget_left(cfg.name):
+            self.count(cfg.name, "max-pages-reached")
+        else:
+            yield request()
+
+    def parse_api(self, response, site: str, url: str, page_index: int, endpoint: str, rows: int):
+        """One page of an API list (``list.kind = "api"``): its items' article URLs, then the next
+        page until one is empty, the total count is reached or list.max_pages."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            if response.status == 304:
+                self.count(site, "not-modified")
+                stored = self.stored.get_page(url)
+                if stored is None:
+                    return
+                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
+            else:
+                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+                yield self._page(response, site, url, "list", encoding)
+            try:
+                answer = read_api(cfg.list.api, text, response.url)
+            except NotReadable as exc:
+                self.count(site, "list-unreadable")
+                self.logger.warning("%s: list %s unreadable: %s", site, url, exc)
+                return
+            links = [u for u in answer.urls if cfg.is_article_url(u)]
+            if answer.n_items and not links:
+                self.count(site, "list-without-articles")
+            if not answer.n_items:
+                return  # an empty page: the list's end
+            if not (yield from self._follow(cfg, links)):
+                return
+            rows += answer.n_items
+            if answer.total is not None and rows >= answer.total:
+                return
+            yield from self._more_list(cfg, page_index,
+                                       lambda: self._api_request(cfg, endpoint, page_index + 1, rows))
+        finally:
+            self._done(site)
+
+    def parse_script(self, response, site: str, url: str, page_index: int):
+        """A list held in an inline ``<script>`` array (``list.kind = "script"``): one page, its
+        items' article URLs."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            if response.status == 304:
+                self.count(site, "not-modified")
+                stored = self.stored.get_page(url)
+                if stored is None:
+                    return
+                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
+                base = stored.final_url or url
+            else:
+                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+                base = response.url
+                yield self._page(response, site, url, "list", encoding)
+            scripts = Selector(text=text).xpath("//script[not(@src)]/text()").getall() if text.strip() else []
+            try:
+                answer = read_script(cfg.list.script, scripts, base)
+            except NotReadable as exc:
+                self.count(site, "list-unreadable")
+                self.logger.warning("%s: list %s unreadable: %s", site, url, exc)
+                return
+            links = [u for u in answer.urls if cfg.is_article_url(u)]
+            if not links:
+                self.count(site, "list-without-articles")
+            yield from self._follow(cfg, links)
+        finally:
+            self._done(site)
+
+    # ------------------------------------------------------------------ e-papers
+
+    def _issue_requests(self, cfg: SiteConfig):
+        """Today's issue and the ``days_back`` before it; an issue whose first page an earlier run
+        stored is not walked again (unless --refresh, or the site's last run was cut short)."""
+        for url in issue_urls(cfg.list.epaper):
+            if url in self.seen:
+                continue
+            if not self.refresh and cfg.name not in self.walk_whole_lists:
+                stored = self.stored.get_page(url)
+                if stored is not None and stored.status == 200:
+                    self.count(cfg.name, "epaper-issue-known")
+                    continue
+            if not self._budget_left(cfg.name):
+                self.count(cfg.name, "max-pages-reached")
+                return
+            yield self._request(cfg, url, self.parse_issue, meta={"handle_httpstatus_list": [404]}, page_index=0)
+
+    def _epaper_links(self, sel: Selector, base: str, css: str) -> list[str]:
+        links = []
+        for node in sel.css(css):
+            for href in node.xpath("self::*/@href | .//@href").getall():
+                link = _canonical(urljoin(base, href.strip()))
+                if link not in links:
+                    links.append(link)
+        return links
+
+    def parse_issue(self, response, site: str, url: str, page_index: int):
+        """An issue's first page (``list.kind = "epaper"``): its articles, then its other pages."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            if response.status == 404:
+                self.count(site, "epaper-no-issue")  # no paper that day (or not yet)
+                return
+            text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+            yield self._page(response, site, url, "list", encoding)
+            sel = Selector(text=text)
+            epaper = cfg.list.epaper
+            links = [u for u in self._epaper_links(sel, response.url, epaper.article_selector) if cfg.is_article_url(u)]
+            if not (yield from self._follow(cfg, links, stop_when_known=False)):
+                return
+            pages = [u for u in self._epaper_links(sel, response.url, epaper.page_selector)
+                     if re.search(epaper.page_pattern, u) and u != url and u != response.url]
+            if not pages and not links:
+                self.count(site, "list-without-articles")
+            for n, page in enumerate(pages, 1):
+                if page in self.seen:
+                    continue
+                if n >= cfg.list.max_pages:
+                    self.count(site, "list-max-pages")
+                    return
+                if not self._budget_left(site):
+                    self.count(site, "max-pages-reached")
+                    return
+                yield self._request(cfg, page, self.parse_epaper_page, page_index=n)
+        finally:
+            self._done(site)
+
+    def parse_epaper_page(self, response, site: str, url: str, page_index: int):
+        """One page (版面) of an issue: its article links (``list.epaper`` ``article_selector``)."""
+        cfg = self.configs[site]
+        try:
+            self._fetched(site, article=False)
+            text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+            yield self._page(response, site, url, "list", encoding)
+            links = [u for u in self._epaper_links(Selector(text=text), response.url, cfg.list.epaper.article_selector)
+                     if cfg.is_article_url(u)]
+            if not links:
+                self.count(site, "list-without-articles")
+            yield from self._follow(cfg, links, stop_when_known=False)
         finally:
             self._done(site)
 

@@ -1,5 +1,7 @@
 """A loopback HTTP server that misbehaves on purpose, one fault per URL path.
 
+A POST is routed by its path and its form body (``/path#page=2&size=10``).
+
 The crawler reaches it as its mirror, i.e. as an HTTP proxy: requests arrive in
 proxy form (``GET http://host/path HTTP/1.1``), so the stored URLs are the real
 site's and the site config runs unchanged. Only plain ``http://`` is served.
@@ -244,9 +246,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        self._serve("")
+
+    def do_POST(self):
+        """A POST is routed by its path and form body: ``/path#page=2&size=10``."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self._serve(self.rfile.read(length).decode("latin-1") if length else "")
+
+    def _serve(self, body: str):
         url = self.path if self.path.startswith("http") else f"http://{self.headers.get('Host')}{self.path}"
         parts = urlsplit(url)
-        key = parts.path + (f"?{parts.query}" if parts.query else "")
+        key = parts.path + (f"?{parts.query}" if parts.query else "") + (f"#{body}" if self.command == "POST" else "")
         attempt = self.server.note(key)
         behaviour = self.server.routes.get(key) or status(404)
         self.close_connection = True
