@@ -338,3 +338,22 @@ def test_max_pages_cuts_an_epaper_and_the_next_run_finishes_it(epaper_crawl):
     assert _counts(cut, 0, "zmdrb")["max-pages-reached"] >= 1
     assert cut["doc_rows"] < 12
     assert set(epaper_crawl["db4"]["docs"]) == set(epaper_crawl["db1"]["docs"])
+
+
+def test_the_sites_command_names_each_list_kind(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from kinds_sites import write_configs, write_epaper_config, write_script_config
+
+    for write in (write_configs, write_script_config, write_epaper_config):
+        write(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "DJCRAWL_"))}
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli", "sites"], env={**env, "DJ_SITES_DIR": str(tmp_path)},
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    kinds = {line.split()[0]: line for line in proc.stdout.splitlines()[2:] if line and not line.startswith("(")}
+    assert " api " in kinds["dangjian_cn"] and " api " in kinds["spp_12309"]
+    assert " script " in kinds["dj12371"] and " epaper " in kinds["zmdrb"]

@@ -134,7 +134,8 @@ def cmd_sites(args) -> int:
             bad += 1
             print(f"invalid: {exc}", file=sys.stderr)
             continue
-        rows.append((cfg.name, cfg.title, f"html ({cfg.list.pagination})", cfg.status, len(cfg.cited),
+        kind = f"html ({cfg.list.pagination})" if cfg.list.kind == "html" else cfg.list.kind
+        rows.append((cfg.name, cfg.title, kind, cfg.status, len(cfg.cited),
                      "yes" if cfg.in_default_crawl else "no", len(cfg.start_urls)))
     print(format_table(("site", "title", "list kind", "evidence", "cited fields", "default crawl", "channels"),
                        rows, max_cell=50))
