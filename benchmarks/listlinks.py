@@ -42,8 +42,11 @@ def load_pages() -> list[tuple[str, str, dict]]:
     out = []
     for gold_path in sorted(PAGES.glob("*.gold.json")):
         name = gold_path.name[: -len(".gold.json")]
-        html, _ = decode_bytes((PAGES / f"{name}.html").read_bytes())
-        out.append((name, html, json.loads(gold_path.read_text(encoding="utf-8"))))
+        gold = json.loads(gold_path.read_text(encoding="utf-8"))
+        # a page kept among the other fixtures already is named by the gold's "page"
+        page = (PAGES / gold["page"]).resolve() if "page" in gold else PAGES / f"{name}.html"
+        html, _ = decode_bytes(page.read_bytes())
+        out.append((name, html, gold))
     return out
 
 

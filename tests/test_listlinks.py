@@ -1,8 +1,8 @@
 """Article links found without selectors (``pipelines.listlinks``), ``djcrawl links``, and
 the spider's fallback when a site's selector has gone stale.
 
-The list pages are real (``tests/fixtures/list_pages``, byte-for-byte copies, origins in
-each ``.gold.json``), their gold made by hand. The command runs as a child process on
+The list pages are real (``tests/fixtures/list_pages``, byte-for-byte copies, or the
+``real_sites`` fixture a gold's ``page`` names; origins in each ``.gold.json``), their gold made by hand. The command runs as a child process on
 files and on a page served on 127.0.0.1; the fallback runs the real crawl against a
 loopback site whose config's selector matches nothing.
 """
@@ -30,9 +30,14 @@ PAGES = ROOT / "tests" / "fixtures" / "list_pages"
 GOLD = sorted(PAGES.glob("*.gold.json"))
 
 
+def page_file(name: str, gold: dict) -> Path:
+    """The page a gold file scores: beside it, or the fixture its ``page`` names (not copied twice)."""
+    return (PAGES / gold["page"]).resolve() if "page" in gold else PAGES / f"{name}.html"
+
+
 def _page(name: str):
     gold = json.loads((PAGES / f"{name}.gold.json").read_text(encoding="utf-8"))
-    text, _ = decode_bytes((PAGES / f"{name}.html").read_bytes())
+    text, _ = decode_bytes(page_file(name, gold).read_bytes())
     return parse_html(text), gold
 
 
@@ -150,10 +155,10 @@ def _one_line_error(proc, fragment):
 def test_links_prints_the_articles_of_a_saved_page():
     name = "gerapy_rtfund_xxpl"
     _, gold = _page(name)
-    proc = djcrawl("links", str(PAGES / f"{name}.html"), "--url", gold["url"])
+    proc = djcrawl("links", str(page_file(name, gold)), "--url", gold["url"])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == gold["links"]
-    proc = djcrawl("links", str(PAGES / f"{name}.html"), "--url", gold["url"], "--format", "json")
+    proc = djcrawl("links", str(page_file(name, gold)), "--url", gold["url"], "--format", "json")
     out = json.loads(proc.stdout)
     assert out["page"] == gold["url"] and [x["url"] for x in out["links"]] == gold["links"]
     assert all(x["title"] for x in out["links"])
