@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from .dates import url_date
 from .extract import KNOWN_BODY_SELECTORS
 from .extract.body import find_container
 from .htmltree import compile_selector
@@ -73,7 +74,8 @@ def _absolute(href: str | None, base: str) -> str | None:
 def channel_links(tree, page_url: str) -> list[tuple[str, str]]:
     """``(url, name)`` of the page's channel links, best first: a name equal to a channel
     word before one that holds it, earlier words of :data:`CHANNEL_WORDS` first, then page
-    order; links to the page itself, to other sites and headline-length texts are none."""
+    order; links to the page itself, to other sites, to dated addresses (articles) and
+    headline-length texts are none."""
     found: dict[str, tuple[tuple[int, int, int], str]] = {}
     own = urldefrag(page_url)[0]
     for i, a in enumerate(tree.iter("a")):
@@ -83,6 +85,8 @@ def channel_links(tree, page_url: str) -> list[tuple[str, str]]:
         rank = next((w for w, word in enumerate(CHANNEL_WORDS) if word in name), None)
         url = _absolute(a.get("href"), page_url)
         if rank is None or url is None or url == own or not same_site(url, page_url):
+            continue
+        if url_date(url):  # a dated address is an article's (党建红引领检察蓝), not a channel's
             continue
         key = (0 if name in CHANNEL_WORDS else 1, rank, i)
         if url not in found or key < found[url][0]:
