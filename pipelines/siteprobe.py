@@ -10,8 +10,8 @@ the values of a ``seeds/sites/<name>.toml``. The steps, in the order add-site ru
    :mod:`pipelines.listlinks` finds it; its block and row shape become a CSS selector, the
    loosest one that selects exactly the list's article links on that page.
 3. **Article URLs** (:func:`url_patterns`): the list's links generalised: digit runs (dates,
-   ids) become ``\\d{n}`` / ``\\d+``, words that differ between links become ``[A-Za-z]+``,
-   the scheme ``https?``; a pattern matching a list page seen is made stricter or dropped.
+   ids) become ``\\d{n}`` / ``\\d+``, words that differ between links become ``[A-Za-z]+``
+   (``[A-Za-z0-9]+`` for mixed ids of different shapes), the scheme ``https?``; a pattern matching a list page seen is made stricter or dropped.
 4. **Pagination** (:func:`pagination`): the TRS ``createPageHTML(total, cur, name, ext)``
    call, else a 下一页 link, else a link to ``index_N`` / ``indexN`` beside the channel.
 5. **Body** (:func:`body_selector`): a known CMS container
@@ -52,7 +52,8 @@ _NEXT_WORDS = re.compile(r"^(?:下一页|下页|后一页|next|>|›|»|>>)$", r
 # A real call, not the function's definition: createPageHTML(3, 0, "index", "shtml")
 _CREATE_PAGE = re.compile(r"""createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")
 _NUMBERED_PAGE = re.compile(r"^(?:index|list|default)[_-]?(\d+)\.\w+$")
-_TOKEN = re.compile(r"\d+|[A-Za-z]+|[^\dA-Za-z]")
+_TOKEN = re.compile(r"\d+|[A-Za-z]+")
+_WORD = re.compile(r"[A-Za-z0-9]+|[^A-Za-z0-9]")
 _CSS_IDENT = re.compile(r"^-?[A-Za-z_][\w-]*$")
 _SUFFIXES = (".com.cn", ".gov.cn", ".org.cn", ".net.cn", ".edu.cn", ".cn", ".com", ".net", ".org", ".gov")
 
@@ -169,14 +170,19 @@ def link_selector(tree, page_url: str, patterns: tuple[str, ...]) -> str | None:
 
 # --------------------------------------------------------------------------- 3. article URLs
 
-def _tokens(url: str) -> tuple[str, list[str]]:
+def _words(url: str) -> tuple[str, list[str]]:
+    """The host and the words of the path and query: alphanumeric runs and single separators."""
     parts = urlsplit(url)
     rest = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return (parts.hostname or "").lower(), _TOKEN.findall(rest)
+    return (parts.hostname or "").lower(), _WORD.findall(rest)
 
 
-def _kind(token: str) -> str:
-    return "d" if token.isdigit() else "a" if token.isalpha() else token
+def _kind(word: str) -> str:
+    if word.isdigit():
+        return "d"
+    if word.isalpha():
+        return "a"
+    return "m" if word.isalnum() else word
 
 
 def _escape(text: str) -> str:
@@ -184,47 +190,103 @@ def _escape(text: str) -> str:
     return re.escape(text).replace("\\-", "-")
 
 
+def _runs(column: tuple[str, ...], strict: bool) -> str:
+    """One column of digit runs or letter runs: digits become ``\\d{n}`` (short, equal lengths,
+    or every length with ``strict``) or ``\\d+``; letters stay when every sample has the same,
+    else ``[A-Za-z]+``."""
+    first = column[0]
+    if first.isdigit():
+        lengths = {len(t) for t in column}
+        n = lengths.pop() if len(lengths) == 1 else None
+        return r"\d+" if n is None or not (strict or n <= 4) else r"\d" if n == 1 else rf"\d{{{n}}}"
+    return _escape(first) if len(set(column)) == 1 else "[A-Za-z]+"
+
+
 def _generalise(samples: list[list[str]], strict: bool) -> str:
     out = []
     for column in zip(*samples):
-        first = column[0]
-        if first.isdigit():
-            lengths = {len(t) for t in column}
-            n = lengths.pop() if len(lengths) == 1 else None
-            out.append(r"\d+" if n is None or not (strict or n <= 4) else r"\d" if n == 1 else rf"\d{{{n}}}")
-        elif first.isalpha():
-            out.append(_escape(first) if len(set(column)) == 1 else "[A-Za-z]+")
+        kind = _kind(column[0])
+        if kind in ("d", "a"):
+            out.append(_runs(column, strict))
+        elif kind == "m":
+            # a word of letters and digits: run by run when every sample has the same shape
+            # (t20201216, c117092), else any such word (163.com's FJ8N3MQ60001899O)
+            split = [_TOKEN.findall(w) for w in column]
+            if len({tuple(_kind(t) for t in runs) for runs in split}) == 1:
+                out.append("".join(_runs(c, strict) for c in zip(*split)))
+            else:
+                out.append("[A-Za-z0-9]+")
         else:
-            out.append(_escape(first))
+            out.append(_escape(column[0]))
     return "".join(out)
+
+
+def _folders(words: list[str]) -> tuple[list[str], list[str]]:
+    """``(channel folders, the rest)``: the leading ``/word`` folders of letters
+    (``/xwfbh/wsfbt``, ``/procuratorate/jckx``) and the words from the ``/`` after them."""
+    folders, i = [], 0
+    while i + 2 < len(words) and words[i] == "/" and _kind(words[i + 1]) == "a" and words[i + 2] == "/":
+        folders.append(words[i + 1])
+        i += 2
+    return folders, words[i:]
+
+
+def _folder_regex(columns: list[list[str]]) -> str:
+    """The channel folders of a group: column by column when every link has as many, else
+    the folders all share, then any number of folders of letters."""
+    if len({len(f) for f in columns}) == 1:
+        return "".join("/" + _runs(c, False) for c in zip(*columns))
+    common = []
+    for column in zip(*columns):
+        if len(set(column)) != 1:
+            break
+        common.append(column[0])
+    rest_min = min(len(f) for f in columns) - len(common)
+    return "".join("/" + _escape(w) for w in common) + ("(?:/[A-Za-z]+)" + ("+" if rest_min else "*"))
 
 
 def url_patterns(article_urls: list[str], list_urls: list[str]) -> tuple[str, ...]:
     """Regexes accepting ``article_urls`` (over http and https) and none of ``list_urls``.
 
-    Links are grouped by the shape of their path (runs of digits, of letters, and the
-    characters between); each group becomes one pattern, its hosts an alternation. A
-    pattern that accepts a list page is made stricter (digit runs of their exact length);
-    if it still does, the group is dropped: its links cannot be told from list pages.
+    Links are grouped by the shape of their path after its channel folders (runs of digits,
+    of letters, and the characters between); each group becomes one pattern, its hosts an
+    alternation, its folders a run of letter folders when links sit at different depths
+    (``/xwfbh/wsfbt/…`` and ``/spp/xwfbh/wsfbh/…``). A pattern that accepts a list page is
+    made stricter (digit runs of their exact length), then split by folder depth; if it
+    still does, those links are dropped: they cannot be told from list pages.
     """
-    groups: dict[tuple[str, ...], list[list[str]]] = {}
+    groups: dict[tuple[str, ...], list[tuple[list[str], list[str]]]] = {}
     hosts = []
     for url in article_urls:
-        host, tokens = _tokens(url)
+        host, words = _words(url)
         if host not in hosts:
             hosts.append(host)
-        groups.setdefault(tuple(_kind(t) for t in tokens), []).append(tokens)
+        folders, rest = _folders(words)
+        groups.setdefault(tuple(_kind(t) for t in rest), []).append((folders, rest))
     if not hosts:
         return ()
     host_re = _escape(hosts[0]) if len(hosts) == 1 else "(?:" + "|".join(_escape(h) for h in hosts) + ")"
     lists = [urldefrag(u)[0] for u in list_urls]
+
+    def fitted(samples) -> str | None:
+        for strict in (False, True):
+            pattern = (f"^https?://{host_re}{_folder_regex([f for f, _ in samples])}"
+                       f"{_generalise([r for _, r in samples], strict)}$")
+            if not any(re.search(pattern, u) for u in lists):
+                return pattern
+        return None
+
     out = []
     for samples in sorted(groups.values(), key=len, reverse=True):
-        for strict in (False, True):
-            pattern = f"^https?://{host_re}{_generalise(samples, strict)}$"
-            if not any(re.search(pattern, u) for u in lists):
-                out.append(pattern)
-                break
+        pattern = fitted(samples)
+        if pattern is not None:
+            out.append(pattern)
+            continue
+        by_depth: dict[int, list] = {}
+        for sample in samples:
+            by_depth.setdefault(len(sample[0]), []).append(sample)
+        if len(by_depth) > 1:
+            out += [p for p in map(fitted, by_depth.values()) if p]
     return tuple(dict.fromkeys(out))
 
 

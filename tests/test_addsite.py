@@ -165,6 +165,11 @@ def test_add_site_on_a_front_page_without_a_channel_fails_in_one_line(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_add_site_through_the_mirror_on_a_host_it_does_not_serve_fails_in_one_line(tmp_path, mirror):
+    proc = djcrawl("add-site", "http://www.example.invalid/", "--mirror", "--out", str(tmp_path), mirror=mirror)
+    one_line_error(proc, "the offline mirror serves no www.example.invalid")
+
+
 def test_add_site_refuses_to_overwrite(without_site, added, mirror):
     proc = djcrawl("add-site", FRONT, "--mirror", "--name", DRAFT, sites_dir=without_site, mirror=mirror)
     one_line_error(proc, "exists")

@@ -62,6 +62,7 @@ class Fetcher:
         else:
             handlers.append(urllib.request.ProxyHandler({}))  # no proxy from the environment
         self.opener = urllib.request.build_opener(*handlers)
+        self.proxy = proxy
         self.robots: dict[str, urllib.robotparser.RobotFileParser] = {}
         self.seen: list[tuple[str, str]] = []
 
@@ -74,6 +75,8 @@ class Fetcher:
                     raise DjcrawlError(f"{url}: larger than {MAX_BYTES // (1024 * 1024)} MB, not a web page")
                 return resp.status, body, resp.headers.get("Content-Type"), resp.geturl()
         except urllib.error.HTTPError as exc:
+            if self.proxy and exc.code == 502:  # the mirror's answer for a host it does not serve
+                raise DjcrawlError(f"{url}: the offline mirror serves no {urlsplit(url).hostname}") from None
             raise DjcrawlError(f"{url}: HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
@@ -199,7 +202,9 @@ def _discover(f: Fetcher, url: str, name: str | None):
     compiled = [re.compile(p) for p in patterns]
     article_links_ = [u for u in links if any(p.search(u) for p in compiled)]
     page, doc = _probe_article(f, article_links_, SiteHints())
-    body = body_selector(page.tree) or ("body", False)
+    # no block with a class or id at all: <article> if the site uses it; extraction's own
+    # cascade (known containers, trafilatura) reads the page when it matches nothing
+    body = body_selector(page.tree) or ("article", False)
     # the hosts of the channels and of the articles their lists link to (the mirror and the
     # crawl's offsite rules compare hosts exactly)
     hosts = [urlsplit(u).hostname for u in [*(p.final_url for p, _, _ in lists),
