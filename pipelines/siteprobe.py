@@ -44,6 +44,8 @@ CHANNEL_WORDS = ("党建", "党的建设", "机关党建", "队伍建设", "检�
 #: A channel's name is at most this long (characters without spaces): 检察机关党建工作 is one,
 #: 用心用情，在党建引领中凝聚磅礴力量 is a headline.
 MAX_CHANNEL_CHARS = 10
+#: A word of more letter and digit runs than this is an opaque id, not a prefix and a number.
+MAX_ID_RUNS = 3
 #: The encodings read as GB18030 (its superset) when a site's pages use them.
 _GB_FAMILY = ("gb18030", "gbk", "gb2312", "cp936")
 
@@ -209,10 +211,11 @@ def _generalise(samples: list[list[str]], strict: bool) -> str:
         if kind in ("d", "a"):
             out.append(_runs(column, strict))
         elif kind == "m":
-            # a word of letters and digits: run by run when every sample has the same shape
-            # (t20201216, c117092), else any such word (163.com's FJ8N3MQ60001899O)
+            # a word of letters and digits: run by run when every sample has the same short
+            # shape (t20201216, c117092), else any such word (163.com's FJ8N3MQ60001899O, an
+            # opaque id whose runs only happen to line up)
             split = [_TOKEN.findall(w) for w in column]
-            if len({tuple(_kind(t) for t in runs) for runs in split}) == 1:
+            if len({tuple(_kind(t) for t in runs) for runs in split}) == 1 and len(split[0]) <= MAX_ID_RUNS:
                 out.append("".join(_runs(c, strict) for c in zip(*split)))
             else:
                 out.append("[A-Za-z0-9]+")

@@ -110,6 +110,9 @@ def test_add_site_writes_a_draft_that_loads_unconfirmed(without_site, added, mir
     assert any(n.startswith(f"seen {today}") and ": article " in n and cfg.is_article_url(n.split()[-1])
                for n in cfg.notes)
     assert any("inferred" in u for u in cfg.unconfirmed)
+    listed = djcrawl("sites", sites_dir=without_site)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(rf"^{DRAFT}\s.*unconfirmed.*\bno\b", listed.stdout, re.M), listed.stdout
     # asked politely: the crawl's User-Agent, robots.txt first
     assert asked and all(ua == USER_AGENT for _, _, _, ua in asked)
     assert asked[0][1] == FRONT + "robots.txt"
@@ -254,6 +257,22 @@ def test_url_patterns_generalise_dates_and_ids_and_never_accept_a_list_page():
         assert any(p.search(url) for p in compiled), (url, patterns)
     for url in lists:
         assert not any(p.search(url) for p in compiled), (url, patterns)
+
+
+def test_url_patterns_join_channel_folders_of_different_depths_and_mixed_ids():
+    articles = ["https://www.a.gov.cn/xwfbh/wsfbt/202609/t20260923_737391.shtml",
+                "https://www.a.gov.cn/xwfbh/dxal/202401/t20240105_639390.shtml",
+                "https://www.a.gov.cn/spp/xwfbh/wsfbh/201912/t20191230_451490.shtml",
+                "https://news.b.com/24/0510/08/J1KF3A5B0001899O.html",
+                "https://news.b.com/24/0511/09/J1M0QKU20534B9EV.html"]
+    lists = ["https://www.a.gov.cn/xwfbh/wsfbt/index.shtml", "https://www.a.gov.cn/xwfbh/wsfbt/index_1.shtml"]
+    patterns = url_patterns(articles, lists)
+    compiled = [re.compile(p) for p in patterns]
+    assert len(patterns) == 2, patterns
+    unseen = ["http://www.a.gov.cn/spp/gjybs/202012/t20201216_487654.shtml", "https://news.b.com/24/0512/10/JA0000ZZ.html"]
+    for url in articles + unseen:
+        assert any(p.search(url) for p in compiled), (url, patterns)
+    assert not any(p.search(u) for p in compiled for u in lists)
 
 
 def test_url_patterns_drop_links_shaped_like_the_list_pages():
