@@ -174,6 +174,8 @@ def _probe_article(f: Fetcher, links: list[str], hints):
 
 
 def _discover(f: Fetcher, url: str, name: str | None):
+    """The draft of the site whose front page is ``url``, and the document its probed article made
+    (the steps of :mod:`pipelines.siteprobe`; a step that finds nothing ends in one error line)."""
     from pipelines.documents import SiteHints
     from pipelines.listlinks import article_links
     from pipelines.siteprobe import (Draft, body_selector, encoding_hint, link_selector, page_title, pagination,
