@@ -1,5 +1,6 @@
-# scrapyd-deploy builds its egg with `python setup.py bdist_egg` and writes a setup.py of its
-# own when there is none, whose settings pyproject.toml overrides. Everything is in pyproject.toml.
+# scrapyd-deploy builds its egg with `python setup.py bdist_egg`; without this file it writes
+# one of its own into the checkout, whose name, version and entry points pyproject.toml
+# overrides. Everything (packages, package data, the `scrapy` settings entry point) is there.
 from setuptools import setup
 
 setup()
