@@ -11,6 +11,8 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,14 +69,19 @@ class SiteConfigError(DjcrawlError):
     """A site config that cannot be used; the message names the file and the field."""
 
 
-def sites_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """``DJ_SITES_DIR`` or ``seeds/sites`` of the project (the crawl must not depend on the cwd)."""
+def sites_dir(explicit: str | os.PathLike | None = None) -> Path | Traversable:
+    """``DJ_SITES_DIR``, else the configs packaged with djcrawl (``seeds/sites``, package data
+    of ``seeds``): a folder of the checkout or of an installed wheel, or a folder inside the
+    zipped egg scrapyd runs. Never relative to the cwd."""
     if explicit:
         return Path(explicit)
     if from_env("DJ_SITES_DIR"):
         return Path(from_env("DJ_SITES_DIR"))
-    here = Path(__file__).resolve().parent.parent / "seeds" / "sites"
-    return here if here.is_dir() else Path("seeds/sites")
+    return resources.files("seeds") / "sites"
+
+
+def _stem(path: Path | Traversable) -> str:
+    return path.name.rpartition(".")[0] or path.name
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ class ArticleConfig:
 class SiteConfig:
     name: str
     title: str
-    path: Path
+    path: Path | Traversable
     allowed_domains: tuple[str, ...]
     start_urls: tuple[str, ...]
     encoding_hint: str | None
@@ -370,9 +377,9 @@ def _api_list(lf: _Fields) -> ListConfig:
                       first_next_number=0, max_pages=lf.int("max_pages", 20), kind="api", api=api)
 
 
-def load_site(path: str | os.PathLike) -> SiteConfig:
-    """Read and validate one ``<site>.toml``."""
-    path = Path(path)
+def load_site(path: str | os.PathLike | Traversable) -> SiteConfig:
+    """Read and validate one ``<site>.toml`` (a file, or a resource inside a package)."""
+    path = Path(path) if isinstance(path, (str, os.PathLike)) else path
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -383,7 +390,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     name = f.str("name")
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise f.fail("name", "must be lower-case letters, digits and _")
-    if name != path.stem:
+    if name != _stem(path):
         raise f.fail("name", f"is {name!r} but the file is {path.name} (they must agree)")
     domains = tuple(d.lower() for d in f.strs("allowed_domains"))
     list_table = data.get("list")
@@ -474,7 +481,8 @@ def load_sites(names: list[str] | tuple[str, ...] | None = None, directory: str 
     configs whose ``status`` allows it (:data:`DEFAULT_CRAWL_STATUSES`), sorted by name, or
     every config with ``every=True`` (the mirror, ``reprocess``, ``demo``)."""
     d = sites_dir(directory)
-    available = {p.stem: p for p in sorted(d.glob("*.toml"))}
+    found = sorted(d.iterdir(), key=lambda p: p.name) if d.is_dir() else []
+    available = {_stem(p): p for p in found if p.name.endswith(".toml") and p.is_file()}
     if not available:
         raise SiteConfigError(f"no site configs in {d}")
     if names:

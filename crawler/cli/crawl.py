@@ -100,15 +100,13 @@ def cmd_demo(args) -> int:
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
 
-    from ..mirror.pages import project_root
-
     # the demo crawls every configured site, unconfirmed ones too: the mirror shows the whole chain
     names = _check(args, every=True)
     db = db_path(args.db)
     with mirror(len(names)) as mirror_url:
         code, _run_id = _crawl(db, names, mirror_url=mirror_url)
     with Store(db) as store:
-        seeds = load_seed_dir(store, project_root() / "seeds" / "documents")
+        seeds = load_seed_dir(store)  # the packaged seed reports
         r = seeds.result
         print(f"seeds: {seeds.files} files, {r.new} new, {r.updated} updated, {r.unchanged} unchanged documents")
         columns, rows = store.query(DEMO_QUERY)

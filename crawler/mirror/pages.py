@@ -1,8 +1,8 @@
 """The pages the offline mirror serves, built once from ``manifest.toml``.
 
 Pure: reads the manifest, the templates and the real saved pages (package data of
-``crawler.mirror``: ``manifest.toml``, ``templates/``, ``real_pages/``, read with
-:mod:`importlib.resources`) and the seed texts (:func:`seed_text`), and returns
+``crawler.mirror``: ``manifest.toml``, ``templates/``, ``real_pages/``) and the seed
+texts (:func:`seed_text`, package data of ``seeds``), all read with :mod:`importlib.resources`, and returns
 ``{url: MirrorPage}`` keyed by the real site URL. No server here.
 """
 
@@ -20,7 +20,7 @@ from string import Template
 from urllib.parse import urljoin, urlsplit
 
 __all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "seed_text",
-           "MANIFEST", "REAL_PAGES"]
+           "MANIFEST", "REAL_PAGES", "SEED_DOCUMENTS"]
 
 _PACKAGE = resources.files(__package__)
 MANIFEST = _PACKAGE / "manifest.toml"
@@ -30,22 +30,19 @@ TEMPLATES = _PACKAGE / "templates"
 REAL_PAGES = _PACKAGE / "real_pages"
 
 
+#: the seed reports (package data of ``seeds``), which built pages are made of
+SEED_DOCUMENTS = resources.files("seeds") / "documents"
+
+
 def project_root() -> Path:
     """The source tree's root (where ``seeds/`` is), when running from a checkout."""
     return Path(__file__).resolve().parent.parent.parent
 
 
 def seed_text(stem: str) -> str:
-    """The text of the seed report ``seeds/documents/<stem>.txt``, which built pages are made of.
-
-    The seeds are project data, not package data: they are read from the source tree.
-    An installed package (egg or wheel) has no ``seeds/`` beside it, so building the
-    mirror from one needs the seed texts shipped as package data (e.g. a
-    ``crawler/mirror/seeds/`` folder read with ``importlib.resources``, like
-    ``real_pages/``) or a configured seeds directory; this is the one place to change.
-    """
-    path = project_root() / "seeds" / "documents" / f"{stem}.txt"
-    return path.read_text(encoding="utf-8")
+    """The text of the seed report ``seeds/documents/<stem>.txt``, read as package data so
+    that the mirror builds from an installed djcrawl (wheel or zipped egg) as from a checkout."""
+    return (SEED_DOCUMENTS / f"{stem}.txt").read_text(encoding="utf-8")
 
 
 @dataclass
