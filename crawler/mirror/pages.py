@@ -20,7 +20,7 @@ from string import Template
 from urllib.parse import urljoin, urlsplit
 
 __all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "seed_text",
-           "MANIFEST", "REAL_PAGES"]
+           "served_sites", "MANIFEST", "REAL_PAGES"]
 
 _PACKAGE = resources.files(__package__)
 MANIFEST = _PACKAGE / "manifest.toml"
@@ -28,6 +28,11 @@ TEMPLATES = _PACKAGE / "templates"
 #: the real saved pages the manifest places (``fixture = "dir/name.html"``): copies of
 #: tests/fixtures/real_sites files, which tests/test_mirror.py holds equal byte for byte
 REAL_PAGES = _PACKAGE / "real_pages"
+
+
+def served_sites(manifest: Traversable = MANIFEST) -> set[str]:
+    """The names of the sites the mirror serves, without building its pages."""
+    return set(tomllib.loads(manifest.read_text(encoding="utf-8")).get("sites", {}))
 
 
 def project_root() -> Path:
