@@ -100,8 +100,15 @@ def cmd_demo(args) -> int:
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
 
-    # the demo crawls every configured site, unconfirmed ones too: the mirror shows the whole chain
-    names = _check(args, every=True)
+    from ..mirror.pages import served_sites
+
+    # the demo crawls every configured site the mirror serves, unconfirmed ones too: the mirror
+    # shows the whole chain; a site configured from public evidence alone has no mirror pages
+    served = served_sites()
+    names = [n for n in _check(args, every=True) if n in served]
+    left_out = sorted(set(c.name for c in load_sites(every=True)) - served)
+    if left_out:
+        print(f"demo: not in the mirror, left out: {', '.join(left_out)}")
     db = db_path(args.db)
     with mirror(len(names)) as mirror_url:
         code, _run_id = _crawl(db, names, mirror_url=mirror_url)

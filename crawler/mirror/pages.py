@@ -20,7 +20,7 @@ from string import Template
 from urllib.parse import urljoin, urlsplit
 
 __all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "seed_text",
-           "MANIFEST", "REAL_PAGES", "SEED_DOCUMENTS"]
+           "served_sites", "MANIFEST", "REAL_PAGES", "SEED_DOCUMENTS"]
 
 _PACKAGE = resources.files(__package__)
 MANIFEST = _PACKAGE / "manifest.toml"
@@ -32,6 +32,11 @@ REAL_PAGES = _PACKAGE / "real_pages"
 
 #: the seed reports (package data of ``seeds``), which built pages are made of
 SEED_DOCUMENTS = resources.files("seeds") / "documents"
+
+
+def served_sites(manifest: Traversable = MANIFEST) -> set[str]:
+    """The names of the sites the mirror serves, without building its pages."""
+    return set(tomllib.loads(manifest.read_text(encoding="utf-8")).get("sites", {}))
 
 
 def project_root() -> Path:
