@@ -94,8 +94,10 @@ def _figures(data: ReportData) -> dict:
 
     sites = sorted({s for s, _m, _n in data.site_month})
     if sites:
+        # xperiod: each bar a month wide, so a month stays visible on a span of years
         fig = go.Figure([go.Bar(name=site, x=[m for s, m, _n in data.site_month if s == site],
-                                y=[n for s, _m, n in data.site_month if s == site]) for site in sites])
+                                y=[n for s, _m, n in data.site_month if s == site],
+                                xperiod="M1", xperiodalignment="middle") for site in sites])
         fig.update_layout(barmode="stack", xaxis_title="month published", yaxis_title="documents")
         figs["site-month"] = fig
     else:
@@ -125,6 +127,7 @@ def _figures(data: ReportData) -> dict:
                                marker_color="#1f77b4"))
         fig.update_layout(xaxis_title="documents", yaxis_type="category",
                           height=max(360, 24 * len(words) + 120))
+        _whole_numbers(fig.update_xaxes, max(n for _w, n in words))
         figs["keywords"] = fig
     else:
         figs["keywords"] = _empty(go, "no keywords yet")
@@ -137,6 +140,7 @@ def _figures(data: ReportData) -> dict:
             customdata=[", ".join(sites) for *_x, sites in rows], marker_color="#9467bd",
             hovertemplate="%{y}<br>%{x} copies on %{customdata}<extra></extra>"))
         fig.update_layout(xaxis_title="copies", yaxis_type="category", height=max(360, 28 * len(rows) + 120))
+        _whole_numbers(fig.update_xaxes, max(r[2] for r in rows))
         figs["reprints"] = fig
     else:
         figs["reprints"] = _empty(go, "no reprints found")
@@ -174,7 +178,14 @@ def _reasons_figure(go, counts: list, nothing: str):
     fig = go.Figure(traces)
     fig.update_layout(barmode="stack", xaxis_title="count (all runs)", yaxis_type="category",
                       height=max(360, 32 * len(sites) + 140))
+    _whole_numbers(fig.update_xaxes, max(sum(n for s2, _r, n in counts if s2 == s) for s in sites))
     return fig
+
+
+def _whole_numbers(update_axis, largest: int) -> None:
+    """Counts have no fractions: a short axis gets a tick at each whole number."""
+    if largest <= 10:
+        update_axis(tick0=0, dtick=1)
 
 
 def _totals_html(totals: dict, db: Path) -> str:
