@@ -94,8 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sites", help="list and validate the site configs")
     p.add_argument("--health", action="store_true", help="how each site's last runs went (from the database)")
+    p.add_argument("--check", metavar="NAME",
+                   help="run the config NAME against one list page and one article, and say what it found")
+    p.add_argument("--mirror", action="store_true", help="with --check: ask the offline mirror, not the site")
     db_option(p)
     p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_sites"))
+
+    p = sub.add_parser("add-site", help="write a draft site config from a site's front page")
+    p.add_argument("url", metavar="URL", help="the site's front page (http or https)")
+    p.add_argument("--mirror", action="store_true", help="ask the offline mirror, not the site")
+    p.add_argument("--name", help="the config's name (default: from the host, dangjian_people)")
+    p.add_argument("--out", metavar="DIR", help="where to write NAME.toml (default: $DJ_SITES_DIR or seeds/sites)")
+    p.set_defaults(func=_lazy("crawler.cli.addsite", "cmd_add_site"))
 
     p = sub.add_parser("reprocess", help="rebuild documents from stored pages, no network")
     db_option(p)

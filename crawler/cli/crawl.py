@@ -118,6 +118,10 @@ def cmd_demo(args) -> int:
 
 
 def cmd_sites(args) -> int:
+    if getattr(args, "check", None):
+        from .sitecheck import cmd_check
+
+        return cmd_check(args)
     if getattr(args, "health", False):
         from .health import cmd_health
 

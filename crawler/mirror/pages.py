@@ -238,6 +238,19 @@ def _list_pages(site: dict, layout: dict, channel: dict, rows: list[dict]) -> di
     return out
 
 
+def _home_pages(site: dict, channels: list[dict], articles: list[dict]) -> dict[str, bytes]:
+    """The front page (``/``) of each host a channel is on: a bar of the site's channels by
+    their titles and a box of headlines, as real front pages link them (``djcrawl add-site``
+    starts there)."""
+    template = Template((TEMPLATES / "home.html").read_text(encoding="utf-8"))
+    nav = "\n".join(f'<a href="{html.escape(c["url"])}">{html.escape(c["title"])}</a>' for c in channels)
+    headlines = "\n".join(f'<p><a href="{html.escape(a["url"])}">{html.escape(a["title"])}</a></p>'
+                          for a in articles[:4])
+    body = template.substitute(site_title=html.escape(site["title"]), channels=nav, headlines=headlines)
+    parts = {urlsplit(c["url"]) for c in channels}
+    return {f"{p.scheme}://{p.netloc}/": body.encode("utf-8") for p in parts}
+
+
 def build_mirror(manifest: Traversable = MANIFEST) -> tuple[dict[str, MirrorPage], dict[str, MirrorSite]]:
     """``({url: page}, {site name: site})`` for every site of the manifest."""
     data = tomllib.loads(manifest.read_text(encoding="utf-8"))
@@ -284,6 +297,8 @@ def build_mirror(manifest: Traversable = MANIFEST) -> tuple[dict[str, MirrorPage
             channel_layout = data["layouts"][channel.get("layout", site["list_layout"])]
             for url, body in _list_pages(site, channel_layout, channel, ordered).items():
                 pages[url] = MirrorPage(200, body, "text/html; charset=utf-8", _etag(body), _LAST_MODIFIED)
+        for url, body in _home_pages(site, channels, site.get("articles", [])).items():
+            pages.setdefault(url, MirrorPage(200, body, "text/html; charset=utf-8", _etag(body), _LAST_MODIFIED))
         for url in [*ms.channels, *ms.article_urls]:
             ms.hosts.add(urlsplit(url).hostname)
         sites[name] = ms
