@@ -166,6 +166,14 @@ def test_bad_exports_are_one_line_and_record_nothing(db, tmp_path, capsys, monke
     assert not list(tmp_path.glob("*.csv")) and not list(tmp_path.glob(".*part"))
 
 
+def test_exporting_a_database_that_does_not_exist_makes_none(tmp_path, capsys):
+    missing = tmp_path / "none.duckdb"
+    assert main(["export", "--out", str(tmp_path / "x.csv"), "--db", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+    assert not missing.exists() and not (tmp_path / "x.csv").exists()
+
+
 def test_query_jsonl_is_one_object_a_line(db, capsys):
     assert main(["query", "SELECT doc_id, keywords, published FROM documents ORDER BY doc_id",
                  "--db", str(db), "--format", "jsonl"]) == 0

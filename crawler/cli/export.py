@@ -32,7 +32,10 @@ def cmd_export(args) -> int:
     out = Path(args.out)
     fmt = format_of(out, args.format)
     since = parse_since(args.since)
-    with Store(db_path(args.db)) as store:
+    db = db_path(args.db)
+    if not db.exists():  # opened for writing (the record of the export), it would be made empty
+        raise DjcrawlError(f"database {db} does not exist (run `djcrawl load-seeds` or `djcrawl demo` first)")
+    with Store(db) as store:
         result = store.export_documents(out, fmt, site=args.site, since=since, new=args.new)
     what = f"exported {result.documents:,} document{'s' if result.documents != 1 else ''} to {out} ({fmt})"
     if args.new:
