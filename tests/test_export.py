@@ -166,6 +166,16 @@ def test_bad_exports_are_one_line_and_record_nothing(db, tmp_path, capsys, monke
     assert not list(tmp_path.glob("*.csv")) and not list(tmp_path.glob(".*part"))
 
 
+def test_a_file_that_cannot_be_written_is_one_line_and_no_record(db, tmp_path, capsys):
+    (tmp_path / ".x.csv.part").mkdir()  # where the export writes before it renames
+    assert main(["export", "--out", str(tmp_path / "x.csv"), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err and "x.csv" in err
+    assert not (tmp_path / "x.csv").exists()
+    with Store(db, read_only=True) as store:
+        assert store.export_history() == []
+
+
 def test_exporting_a_database_that_does_not_exist_makes_none(tmp_path, capsys):
     missing = tmp_path / "none.duckdb"
     assert main(["export", "--out", str(tmp_path / "x.csv"), "--db", str(missing)]) == 1

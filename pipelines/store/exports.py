@@ -64,6 +64,11 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _remove(tmp: Path) -> None:
+    if tmp.is_file():
+        tmp.unlink()
+
+
 class Exports(Connection):
 
     def _export_columns(self, fmt: str) -> list[str]:
@@ -119,13 +124,18 @@ class Exports(Connection):
             params.append(after)
         select = (f"SELECT {', '.join(self._export_columns(fmt))} FROM documents "
                   f"WHERE {' AND '.join(where)} ORDER BY doc_id")
-        (count,), = self.con.execute(f"SELECT count(*) FROM ({select})", params).fetchall()
         tmp = path.with_name(f".{path.name}.part")
         try:
-            self.con.execute(f"COPY ({select}) TO ? ({_COPY_OPTIONS[fmt]})", [*params, str(tmp)])
+            # COPY answers the number of rows it wrote
+            (count,), = self.con.execute(f"COPY ({select}) TO ? ({_COPY_OPTIONS[fmt]})",
+                                         [*params, str(tmp)]).fetchall()
             os.replace(tmp, path)
+        except Exception as exc:  # DuckDB's IO errors and the OS's: one line naming the file
+            _remove(tmp)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"cannot write {path}: {first}") from exc
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
             raise
         with self.transaction():
             self.con.execute(
