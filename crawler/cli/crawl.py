@@ -79,10 +79,23 @@ def _check(args, *, every: bool = False) -> list[str]:
     return names
 
 
+def _mirrored(names: list[str]) -> list[str]:
+    """The sites of ``names`` the offline mirror serves (crawler/mirror/manifest.toml): a site
+    configured from public evidence alone has no mirror pages, and would only be answered 404."""
+    import tomllib
+
+    from ..mirror.pages import MANIFEST
+
+    served = tomllib.loads(MANIFEST.read_text(encoding="utf-8")).get("sites", {})
+    return [n for n in names if n in served]
+
+
 def cmd_crawl(args) -> int:
     names = _check(args)
     db = db_path(args.db)
     if getattr(args, "mirror", False):
+        if not getattr(args, "sites", None):  # the default crawl through the mirror: the sites it serves
+            names = _mirrored(names)
         with mirror(len(names)) as mirror_url:
             return _crawl(db, names, mirror_url=mirror_url, refresh=args.refresh, max_pages=args.max_pages,
                           workers=args.workers)[0]
@@ -100,8 +113,8 @@ def cmd_demo(args) -> int:
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
 
-    # the demo crawls every configured site, unconfirmed ones too: the mirror shows the whole chain
-    names = _check(args, every=True)
+    # the demo crawls every site the mirror serves, unconfirmed ones too: the mirror shows the whole chain
+    names = _mirrored(_check(args, every=True))
     db = db_path(args.db)
     with mirror(len(names)) as mirror_url:
         code, _run_id = _crawl(db, names, mirror_url=mirror_url)
