@@ -109,7 +109,7 @@ FROM documents GROUP BY site ORDER BY site NULLS FIRST"""
 
 
 def cmd_demo(args) -> int:
-    """Crawl every configured site through the offline mirror, load the seeds, show what is stored."""
+    """Crawl every site the offline mirror serves, load the seeds, show what is stored."""
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
 
