@@ -26,7 +26,7 @@ from pipelines.errors import DjcrawlError
 from .settings import from_env
 
 __all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_sites", "sites_dir", "META_KEYS", "STATUSES",
-           "DEFAULT_CRAWL_STATUSES", "CITABLE_FIELDS"]
+           "DEFAULT_CRAWL_STATUSES", "CITABLE_FIELDS", "required_cited"]
 
 #: Metadata keys a config may give selectors for (the keys extraction fills).
 META_KEYS = ("title", "published", "source_name", "authors", "editor", "summary")
@@ -50,7 +50,9 @@ STATUSES = ("confirmed", "partial", "unconfirmed")
 DEFAULT_CRAWL_STATUSES = ("confirmed", "partial")
 #: The fields ``[evidence.cited]`` may cite, and the ones each status requires cited.
 CITABLE_FIELDS = ("start_urls", "allowed_domains", "encoding_hint", "list.link_selector", "list.pagination",
-                  "list.page_url", "article.url_patterns", "article.part_url", "article.body_selectors",
+                  "list.page_url", "list.script_var", "list.url_fields", "list.method", "list.params",
+                  "list.items_path", "list.total_path", "list.issue_url", "list.page_selector", "list.page_pattern",
+                  "list.article_selector", "article.url_patterns", "article.part_url", "article.body_selectors",
                   "article.prune_xpaths", *(f"article.meta.{k}" for k in META_KEYS))
 _REQUIRED_CITED = {
     "confirmed": ("start_urls", "list.link_selector", "list.pagination", "list.page_url", "article.url_patterns",
@@ -58,6 +60,25 @@ _REQUIRED_CITED = {
     "partial": ("start_urls", "list.link_selector", "article.url_patterns"),
     "unconfirmed": (),
 }
+#: What stands for an html list's fields in the requirements above when a list is of another
+#: kind: a script list's rows are its variable's items, an API's the items at its path; an
+#: e-paper starts at its issue URL and finds pages and articles by pattern and selector; a
+#: script list has one page, an e-paper pages by date.
+_KIND_CITED = {
+    "html": {},
+    "api": {"list.link_selector": ("list.items_path", "list.url_fields"), "list.pagination": ("list.params",),
+            "list.page_url": ()},
+    "script": {"list.link_selector": ("list.script_var", "list.url_fields"), "list.pagination": (),
+               "list.page_url": ()},
+    "epaper": {"start_urls": ("list.issue_url",), "list.link_selector": ("list.page_pattern", "list.article_selector"),
+               "list.pagination": (), "list.page_url": ()},
+}
+
+
+def required_cited(status: str, kind: str = "html") -> tuple[str, ...]:
+    """The ``[evidence.cited]`` fields a config of list ``kind`` needs for ``status``."""
+    swap = _KIND_CITED[kind]
+    return tuple(dict.fromkeys(g for f in _REQUIRED_CITED[status] for g in swap.get(f, (f,))))
 #: A citation names a public file and what it shows: ``owner/repo path@commit: fact``, or, for a
 #: file the code index holds without naming its repository, ``index file ID: fact`` (``ID`` is the
 #: index's file id, readable again with its ``read_file``). Never a mirror page: those are built
@@ -451,7 +472,7 @@ def load_site(path: str | os.PathLike | Traversable) -> SiteConfig:
                 raise cf.fail(key, f"{v[:60]!r} is not a citation ('owner/repo path@commit: fact' "
                                    "or 'index file ID: fact')")
         cited.append((key, values))
-    missing = [k for k in _REQUIRED_CITED[status] if k not in cited_table]
+    missing = [k for k in required_cited(status, list_cfg.kind) if k not in cited_table]
     if missing:
         raise f.fail("status", f"is {status!r} but [evidence.cited] cites no source for {', '.join(missing)}")
     cfg = SiteConfig(

@@ -16,7 +16,7 @@ import pytest
 from scrapy.selector import Selector
 
 from crawler.mirror.pages import build_mirror
-from crawler.siteconfig import DEFAULT_CRAWL_STATUSES, SiteConfigError, load_site, load_sites
+from crawler.siteconfig import DEFAULT_CRAWL_STATUSES, SiteConfigError, load_site, load_sites, required_cited
 from crawler.spiders.djcrawl import DjSpider
 from pipelines.decode import decode_bytes
 from pipelines.document import Document
@@ -24,6 +24,8 @@ from pipelines.documents import document_from_html
 
 CONFIGS = {c.name: c for c in load_sites(every=True)}
 PAGES, SITES = build_mirror()
+#: the configs the offline mirror serves; the others rest on public evidence alone
+MIRRORED = sorted(set(CONFIGS) & set(SITES))
 
 GOOD = Path(__file__).resolve().parent.parent / "seeds" / "sites" / "sx_jcy.toml"
 #: real article and list URLs of each site, harvested from public crawlers and code (never the mirror)
@@ -92,6 +94,10 @@ def test_an_unknown_site_name_is_refused():
         load_sites(["spp", "nosuchsite"])
 
 
+def test_every_mirror_site_has_a_config():
+    assert set(SITES) <= set(CONFIGS) and MIRRORED
+
+
 @pytest.mark.parametrize("name", MIRRORED)
 def test_config_list_pages_yield_its_article_urls(name):
     """Walking the mirror's lists with the config (selector, pattern, pagination) finds every article."""
@@ -156,9 +162,9 @@ def test_sites_command_lists_and_validates(tmp_path):
              and line.split()[0] in CONFIGS}
     for name, cfg in CONFIGS.items():
         cols = shown[name]
-        assert "html" in cols and cfg.status in cols and str(len(cfg.cited)) in cols
+        assert cfg.list.kind in cols and cfg.status in cols and str(len(cfg.cited)) in cols
         assert ("yes" if cfg.status != "unconfirmed" else "no") in cols
-    assert f"{sum(1 for c in CONFIGS.values() if c.status != 'unconfirmed')} in the default crawl" in ok.stdout
+    assert f"{len(load_sites())} in the default crawl" in ok.stdout
     shutil.copy(GOOD, tmp_path / "sx_jcy.toml")
     (tmp_path / "bad.toml").write_text(GOOD.read_text(encoding="utf-8").replace('name = "sx_jcy"', 'name = "bad"')
                                        .replace("max_pages = 30", "max_pages = -1"), encoding="utf-8")
@@ -209,9 +215,10 @@ def test_real_urls_cover_the_variety_the_sites_have():
 def test_the_default_crawl_leaves_unconfirmed_sites_out_but_a_named_one_is_crawled():
     default = {c.name for c in load_sites()}
     assert default == {n for n, c in CONFIGS.items() if c.status in DEFAULT_CRAWL_STATUSES}
-    assert {"cpc_people", "jcrb", "spp", "gd_jcy"} <= default
+    assert {"ccdi", "cn12371", "cpc_people", "jcrb", "spp", "gd_jcy"} <= default
     unconfirmed = {n for n, c in CONFIGS.items() if c.status == "unconfirmed"}
-    assert {"dangjian_cn", "spp_12309", "sn_jcy", "sx_jcy", "zmdnews", "nmetuoke_jcy", "hi_jcy"} <= unconfirmed
+    assert {"dangjian_cn", "jcrb_epaper", "spp_12309", "sn_jcy", "sx_jcy", "tzwb", "zmdnews", "zmdrb",
+            "nmetuoke_jcy", "hi_jcy"} <= unconfirmed
     assert not default & unconfirmed
     assert [c.name for c in load_sites(["sx_jcy"])] == ["sx_jcy"]
     assert {c.name for c in load_sites(every=True)} == set(CONFIGS)
@@ -227,7 +234,7 @@ def test_evidence_cites_public_sources_never_the_mirror():
                 assert not re.search(r"mirror|fixtures|real_sites|127\.0\.0\.1|seeds/", said), (cfg.name, field, c)
         if cfg.status != "unconfirmed":
             fields = {f for f, _ in cfg.cited}
-            assert {"start_urls", "list.link_selector", "article.url_patterns"} <= fields, cfg.name
+            assert set(required_cited("partial", cfg.list.kind)) <= fields, cfg.name
             # and what is not cited is said to be unconfirmed
             assert cfg.unconfirmed, cfg.name
 
@@ -288,3 +295,42 @@ def test_configs_without_mirror_pages_are_the_evidence_only_ones():
     assert {"cpc_people", "dangjian_cn", "jcrb", "sn_jcy", "spp", "spp_12309", "sx_jcy", "zmdnews"} <= set(MIRRORED)
     unmirrored = set(CONFIGS) - set(MIRRORED)
     assert all(d.endswith(".jcy.gov.cn") for n in unmirrored for d in CONFIGS[n].allowed_domains), unmirrored
+
+
+def _drop_citation(text: str, field: str) -> str:
+    """The config's text without the ``[evidence.cited]`` entry of ``field`` (a quoted key, a list)."""
+    start = text.index(f'"{field}" = [')
+    return text[:start] + text[text.index("\n]\n", start) + 3:]
+
+
+@pytest.mark.parametrize("name, field", [("zmdrb", "list.issue_url"), ("zmdrb", "list.page_pattern"),
+                                         ("zmdrb", "list.article_selector"), ("cn12371", "list.script_var"),
+                                         ("cn12371", "list.url_fields")])
+def test_a_status_rests_on_the_fields_of_the_configs_list_kind(tmp_path, name, field):
+    """An e-paper has no start URLs and no list rows: its issue URL, page pattern and article
+    selector stand for them; a script list's variable and URL fields stand for the rows."""
+    text = CONFIGS[name].path.read_text(encoding="utf-8")
+    partial = re.sub(r'^status = "\w+"', 'status = "partial"', text, count=1, flags=re.M)
+    assert load_site(_write(tmp_path, name, partial)).status == "partial"
+    with pytest.raises(SiteConfigError) as err:
+        load_site(_write(tmp_path, name, _drop_citation(partial, field)))
+    assert "'status'" in str(err.value) and field in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CONFIGS.items() if c.list.kind == "epaper"))
+def test_an_epapers_pages_issues_and_articles_are_told_apart(name):
+    """Against the real URLs: an issue page of a real date is the URL the config builds for that
+    date, an article is never taken for a page, and no issue or page URL is an article."""
+    from datetime import date
+
+    from crawler.listkinds import issue_urls
+
+    epaper, real = CONFIGS[name].list.epaper, REAL_URLS[name]
+    lists = [e["url"] for e in real["lists"]]
+    assert not [a["url"] for a in real["articles"] if re.search(epaper.page_pattern, a["url"])]
+    for url in lists:
+        if m := re.search(r"/(\d{4})(\d{2})(\d{2})/", url):
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+            assert issue_urls(epaper, day)[0] in lists
+    assert not CONFIGS[name].is_article_url(issue_urls(epaper)[0])
+    assert any(re.search(epaper.page_pattern, u) for u in lists) or not any("page_" in u for u in lists)
