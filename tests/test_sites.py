@@ -212,6 +212,27 @@ def test_real_urls_cover_the_variety_the_sites_have():
             assert CONFIGS[name].status == "unconfirmed", name
 
 
+#: a TRS article address: channel folders, then the month folder and t{date}_{id}
+TRS_ARTICLE = re.compile(r"^(https?://[^/]+/)((?:[a-z0-9_]+/)+)(\d{6}/t\d{8}_\d+\.s?html?)$")
+
+
+@pytest.mark.parametrize("name", sorted(REAL_URLS))
+def test_trs_articles_are_accepted_with_their_real_variants(name):
+    """TRS sites answer the same article over http and https, under upper-case channel folders
+    (jcrb's XSJC, YAJJ) and with a ``#1`` page fragment: each real article of a TRS-shaped site is
+    accepted in every such variant, and none of its real list pages is."""
+    cfg = CONFIGS[name]
+    trs = [m for a in REAL_URLS[name]["articles"] if (m := TRS_ARTICLE.match(a["url"]))]
+    for m in trs:
+        base, folders, rest = m.groups()
+        for scheme in ("http://", "https://"):
+            url = scheme + base.split("://", 1)[1]
+            for variant in (url + folders + rest, url + folders.upper() + rest, url + folders + rest + "#1"):
+                assert cfg.is_article_url(variant), variant
+    for entry in REAL_URLS[name]["lists"]:
+        assert not cfg.is_article_url(entry["url"]), entry["url"]
+
+
 def test_the_default_crawl_leaves_unconfirmed_sites_out_but_a_named_one_is_crawled():
     default = {c.name for c in load_sites()}
     assert default == {n for n, c in CONFIGS.items() if c.status in DEFAULT_CRAWL_STATUSES}
