@@ -31,7 +31,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..dates import parse_date
-from ..metadata import Metadata
+from ..metadata import Metadata, credit_names
 from .rules import BYLINE_KEYS, COLON, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, Rule, compiled
 
 __all__ = ["Cleaned", "clean_text", "split_names"]
@@ -86,8 +86,7 @@ def _lift(meta: Metadata, key: str, value, how: str) -> None:
 
 def split_names(value: str) -> list[str]:
     """``本报记者 卢拥军 通讯员 邱军伟`` -> ``['卢拥军', '邱军伟']``."""
-    value = _ROLE_WORDS.sub(" ", value)
-    return [n for n in re.split(r"[\s、,,;;/|]+", value) if re.fullmatch(NAME, n)]
+    return [n for n in credit_names(_ROLE_WORDS.sub(" ", value)) if re.fullmatch(NAME, n)]
 
 
 def _is_sentence_end(text: str) -> bool:

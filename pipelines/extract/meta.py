@@ -27,7 +27,7 @@ import re
 
 from ..dates import parse_date, url_date
 from ..htmltree import compile_selector, node_text
-from ..metadata import Metadata
+from ..metadata import Metadata, credit_names, is_role_word
 from .title import page_title, squash as _squash
 
 __all__ = ["extract_meta", "plausible_name"]
@@ -62,7 +62,7 @@ _REPORTER_RE = re.compile(
     r"(?<![小])(?P<role>记者|通讯员)[ \t]*[:：]?[ \t]*(?P<names>(?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s/|]|$)))+)(?![ \t、，,]*摄)")
 #: Words that make a 2-4 character run a phrase or an organisation, not a person
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
-_NOT_NAME = re.compile(r"编辑|责任|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
+_NOT_NAME = re.compile(r"编辑|责任|记者|通讯员|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
                        r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
 _WS = re.compile(r"\s+")
 
@@ -224,13 +224,16 @@ def plausible_name(value: str | None) -> bool:
     if not value:
         return False
     value = value.strip()
+    if is_role_word(value):
+        return False
     if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8}", value):
         return False
     return not _NOT_NAME.search(value)
 
 
 def _names(found: str) -> list[str]:
-    return [n for n in re.split(r"[、，,\s]+", found) if plausible_name(n)]
+    """The people a credit names (labels out, several names after one label split)."""
+    return [n for n in credit_names(found) if plausible_name(n)]
 
 
 def _authors(heads, lines, headline_at, editor: str | None) -> tuple[list[str], str] | None:
