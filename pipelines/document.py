@@ -33,6 +33,8 @@ class Document:
     #: ``'hans'`` (Simplified) or ``'hant'`` (Traditional) - the script of ``text_original``.
     script: str
     title: str | None = None
+    #: 引题 / 副题 printed with the headline (``热烈祝贺市政协五届一次会议开幕``), without dashes.
+    subtitle: str | None = None
     #: Original title (``原标题``) when the report was reprinted under another one.
     original_title: str | None = None
     published: dt.date | None = None
@@ -67,4 +69,6 @@ def content_hash(doc: Document) -> str:
                   doc.keywords):
         h.update(repr(value).encode("utf-8"))
         h.update(b"\0")
+    if doc.subtitle:  # only when there is one: rows stored without the field keep their hash
+        h.update(b"subtitle\0" + doc.subtitle.encode("utf-8"))
     return h.hexdigest()[:32]

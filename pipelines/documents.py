@@ -62,6 +62,7 @@ def _finish(cleaned: Cleaned, *, doc_id: str, origin: str, body_from: str | None
         text_original=norm.nfkc(cleaned.text),
         script=script,
         title=meta.title,
+        subtitle=meta.subtitle,
         original_title=meta.original_title,
         published=meta.published,
         source_name=meta.source_name,

@@ -55,12 +55,14 @@ def credit_names(value: str | None) -> list[str]:
     return [part for part in _SEPARATORS.split(value) if part and not is_role_word(part)]
 
 #: The fields, as named in ``documents`` and in provenance.
-FIELDS = ("title", "original_title", "published", "source_name", "authors", "editor", "summary")
+FIELDS = ("title", "subtitle", "original_title", "published", "source_name", "authors", "editor", "summary")
 
 
 @dataclass
 class Metadata:
     title: str | None = None
+    #: 引题 and 副题 printed with the headline (``——热烈祝贺…``), without their dashes
+    subtitle: str | None = None
     #: 原标题 of a reprint
     original_title: str | None = None
     published: dt.date | None = None
@@ -129,7 +131,7 @@ class Metadata:
             return convert(value) if isinstance(value, str) else value
 
         return Metadata(
-            title=text(self.title), original_title=text(self.original_title), published=self.published,
+            title=text(self.title), subtitle=text(self.subtitle), original_title=text(self.original_title), published=self.published,
             source_name=text(self.source_name), authors=[convert(a) for a in self.authors],
             editor=text(self.editor), summary=text(self.summary), provenance=dict(self.provenance),
         )

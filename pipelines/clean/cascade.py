@@ -250,17 +250,65 @@ def _take_title(lines: list[_Line], meta: Metadata, html_title: str | None) -> l
         # a run-on first paragraph that merely contains the title is report text.
         if len(text) <= TITLE_MAX and _same_title(text, html_title):
             lines[first] = _Line("")
-        return lines
+        else:
+            # a run-on first line (document-sharing sites) starts with a heading: the same
+            # heading the text alone would take as its title, so both give the same body
+            leadin = _run_on_leadin(text)
+            if leadin > 0 and _HEADING_ONLY.fullmatch(text[:leadin]):
+                head = text[:leadin].strip()
+                if not _same_title(head, html_title):
+                    _lift(meta, "subtitle", head, "body:run-on-first-line")
+                lines[first] = _Line(text[leadin:], lines[first].indented)
+        return _take_subtitle(lines, meta, html=True)
     if len(text) <= TITLE_MAX and not _is_sentence_end(text) and not text.startswith("——"):
         _lift(meta, "title", text, "body:first-line")
         lines[first] = _Line("")
-        return lines
-    leadin = min(
-        (text.find(p) for p in TITLE_LEADINS if 6 <= text.find(p) <= TITLE_MAX), default=-1
-    )
+        return _take_subtitle(lines, meta, html=False)
+    leadin = _run_on_leadin(text)
     if leadin > 0 and not re.search(r"[,。;:!?]", text[:leadin]):
         _lift(meta, "title", text[:leadin].strip(), "body:run-on-first-line")
         lines[first] = _Line(text[leadin:], lines[first].indented)
+    return lines
+
+
+#: A run-on head the HTML path cuts: words only, no bracket or punctuation
+#: ("本报讯(记者 张三)近日" is a paragraph's opening, not a heading).
+_HEADING_ONLY = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 “”\"]+(?<!讯)")
+_SUBTITLE_LINE = re.compile(r"^[—―]{2,}\s*(?P<subtitle>[^—―].{2,%d})$" % TITLE_MAX)
+
+
+def _run_on_leadin(text: str) -> int:
+    """Where a run-on first line leaves its heading for the report (-1: nowhere)."""
+    return min((text.find(p) for p in TITLE_LEADINS if 6 <= text.find(p) <= TITLE_MAX), default=-1)
+
+
+def _take_subtitle(lines: list[_Line], meta: Metadata, html: bool) -> list[_Line]:
+    """Step 5b: the 副题 line (``——卫东区人民法院党建工作剪影``) under the headline.
+
+    Text alone: a headline line followed by its 副题 line among the first lines is the
+    headline, even after another first line was taken as the title (seed 001 opens with
+    its 副题 repeated, then 摘要, then headline and 副题); an earlier title that is not the
+    副题 is the 引题. With an HTML title only a 副题 line opening the body is taken.
+    """
+    content = [i for i, line in enumerate(lines) if line.text][:4]
+    for k, i in enumerate(content):
+        m = _SUBTITLE_LINE.match(lines[i].text)
+        if not m:
+            continue
+        subtitle = m.group("subtitle").strip()
+        if k == 0:
+            meta.offer("subtitle", subtitle, "body:subtitle-line")
+            lines[i] = _Line("")
+        elif not html and k == 1:
+            head = lines[content[0]].text
+            if len(head) <= TITLE_MAX and not _is_sentence_end(head):
+                earlier = meta.title
+                meta.title, meta.provenance["title"] = head, "body:headline"
+                if earlier and not _same_title(earlier, subtitle) and not _same_title(earlier, head):
+                    subtitle = f"{earlier} {subtitle}"
+                meta.offer("subtitle", subtitle, "body:subtitle-line")
+                lines[content[0]] = lines[i] = _Line("")
+        break
     return lines
 
 
@@ -269,7 +317,16 @@ def _same_title(a: str, b: str) -> bool:
         return re.sub(r"\W", "", s)
 
     a, b = squash(a), squash(b)
-    return bool(a) and (a == b or (len(a) > 6 and (a in b or b in a)))
+    if not a or not b:
+        return False
+    if a == b or (len(a) > 6 and (a in b or b in a)):
+        return True
+    # a Simplified HTML title over a Traditional body (or the reverse): the same title when
+    # each character matches as one of its script forms (rules.script_neutral)
+    a_in_b, b_in_a = compiled(re.escape(a)).search(b), compiled(re.escape(b)).search(a)
+    if len(a) == len(b):
+        return bool(a_in_b or b_in_a)
+    return len(a) > 6 and bool(a_in_b or b_in_a)
 
 
 _LIST_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d+[、.]|[((][一二三四五六七八九十\d]+[))]|[•·▪●◆■□←→])")

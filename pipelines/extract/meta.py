@@ -28,7 +28,7 @@ import re
 from ..dates import parse_date, url_date
 from ..htmltree import compile_selector, node_text
 from ..metadata import Metadata, credit_names, is_role_word
-from .title import page_title, squash as _squash
+from .title import page_subtitle, page_title, split_headline, squash as _squash
 
 __all__ = ["extract_meta", "plausible_name"]
 
@@ -63,7 +63,7 @@ _REPORTER_RE = re.compile(
 #: Words that make a 2-4 character run a phrase or an organisation, not a person
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
 _NOT_NAME = re.compile(r"编辑|责任|记者|通讯员|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
-                       r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
+                       r"分享|微信|微博|中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
 _WS = re.compile(r"\s+")
 
 
@@ -100,6 +100,17 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
         found = page_title(tree, heads)
         if found:
             meta.offer("title", *found)
+    if meta.title:
+        # text only, the 副题 apart: "主题<div>——副题</div>" is title and subtitle
+        title, subtitle = split_headline(meta.title)
+        if title != meta.title:
+            how = meta.provenance["title"]
+            meta.title = title
+            meta.offer("subtitle", subtitle, f"{how}:副题")
+        if not meta.has("subtitle"):
+            found = page_subtitle(tree, meta.title)
+            if found:
+                meta.offer("subtitle", *found)
     headline_at = _headline_index(page_lines(), meta.title)
 
     # published
@@ -128,8 +139,8 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
     # editor
     if not meta.has("editor"):
         found = _labelled(page_lines(), headline_at, _EDITOR_RE, anywhere=True)
-        if found:
-            meta.offer("editor", _names(found)[0] if _names(found) else found, "byline:责任编辑")
+        if found and _names(found):
+            meta.offer("editor", _names(found)[0], "byline:责任编辑")
         elif plausible_name(heads.get("editor")):
             meta.offer("editor", heads.get("editor").strip(), "meta[name=editor]")
 
@@ -342,4 +353,6 @@ def _accept(meta: Metadata, key: str, value: str, source: str, today: dt.date) -
     elif key == "source_name":
         meta.offer(key, _strip_label(re.sub(r"^.*?[:：]\s*", "", value).strip()), source)
     elif key == "title":
-        meta.offer(key, value, source)
+        title, subtitle = split_headline(value)
+        meta.offer(key, title, source)
+        meta.offer("subtitle", subtitle, f"{source}:副题")

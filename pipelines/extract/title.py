@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean_title", "page_title", "squash", "TITLE_META_NAMES"]
+__all__ = ["clean_title", "page_title", "split_headline", "page_subtitle", "squash", "TITLE_META_NAMES"]
 
 #: head <meta> names (lower case) that carry the headline, most trusted first.
 TITLE_META_NAMES = ("articletitle", "og:title", "twitter:title")
@@ -17,6 +17,44 @@ _SITE_WORDS = re.compile(r"(?:网|频道|网站|报|政府|门户|平台|新闻|
 _TAGS = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 _TITLE_CLASS = re.compile(r"(?:^|[\s_-])(?:bt_?title|art_?title|article_?title|news_?title|title|tit|headline)(?:$|[\s_-])", re.I)
+
+
+#: A 副题 after the headline: ``主题——副题`` (a dash of two or more em dashes or horizontal bars).
+_SUBTITLE_DASH = re.compile(r"\s*[—―]{2,}\s*")
+#: class/id of the 引题 / 副题 elements printed beside the headline.
+_SUBTITLE_CLASS = re.compile(r"(?:^|[\s_-])(?:sub_?title|subtitle|fu_?title|fbt|fubiaoti|futi|yinti|yin_?title|"
+                             r"pre_?title|pretitle|intro_?title|ftitle|f_title)(?:$|[\s_-])", re.I)
+
+
+def split_headline(title: str | None) -> tuple[str | None, str | None]:
+    """``(title, subtitle)`` of a printed headline: markup out (a CMS that stores the 副题 as
+    ``<div>——…</div>`` inside the headline field), a ``主题——副题`` headline split at its
+    dash. A short head (``李简——新外科运动…``: a name, then the headline) is not split."""
+    if not title:
+        return None, None
+    parts = [p.strip() for p in re.split(r"<[^>]*>", title)]
+    main = parts[0] if "<" in title and len(parts[0]) >= 4 else None
+    if main is not None:
+        rest = _WS.sub(" ", " ".join(p for p in parts[1:] if p)).strip()
+        return main, (_SUBTITLE_DASH.sub("", rest, count=1).strip(" —―") or None)
+    title = _WS.sub(" ", _TAGS.sub("", title)).strip()
+    pieces = _SUBTITLE_DASH.split(title, maxsplit=1)
+    if len(pieces) == 2 and len(pieces[0]) >= 4 and len(pieces[1]) >= 4:
+        return pieces[0], pieces[1]
+    return title or None, None
+
+
+def page_subtitle(tree, title: str) -> tuple[str, str] | None:
+    """(引题 or 副题, where) printed beside the headline: an element styled as one."""
+    key = squash(title)
+    for el in tree.iter("h2", "h3", "h4", "h5", "div", "p", "span", "td"):
+        hint = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if not _SUBTITLE_CLASS.search(hint):
+            continue
+        text = _WS.sub(" ", el.text_content()).strip().strip("—― ")
+        if 4 <= len(text) <= 80 and squash(text) != key and not _is_site_name(text):
+            return text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
+    return None
 
 
 def squash(text: str | None) -> str:
@@ -50,7 +88,7 @@ def page_title(tree, heads) -> tuple[str, str] | None:
     page = _WS.sub(" ", tree.findtext(".//title") or "").strip()
     cleaned = clean_title(page)
     headings = [_WS.sub(" ", h.text_content()).strip() for tag in ("h1", "h2") for h in tree.iter(tag)]
-    headings = [h for h in headings if 4 <= len(h) <= 120]
+    headings = [h for h in headings if 4 <= len(h) <= 120 and not _is_site_name(h)]
     key = squash(page)
     # a visible heading the <title> starts with is the headline exactly as printed
     for heading in headings:
@@ -58,7 +96,7 @@ def page_title(tree, heads) -> tuple[str, str] | None:
             return heading, "h1" if heading in _texts(tree, "h1") else "h2"
     for name in TITLE_META_NAMES:
         value = clean_title(heads.get(name))
-        if value and len(value) >= 4:
+        if value and len(value) >= 4 and not _is_site_name(value):
             return value, f"meta[name={heads.original(name)}]"
     if cleaned and not _is_site_name(cleaned):
         return cleaned, "title" if cleaned == page else "title:site-suffix-removed"
@@ -69,7 +107,7 @@ def page_title(tree, heads) -> tuple[str, str] | None:
             text = _WS.sub(" ", el.text_content()).strip()
             if 4 <= len(text) <= 80 and not _is_site_name(text):
                 return text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
-    if cleaned:
+    if cleaned and not _is_site_name(cleaned):
         return cleaned, "title"
     if headings:
         return headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
