@@ -28,7 +28,8 @@ class Document:
     origin: str
     #: Clean body text, Simplified script, NFKC, paragraphs separated by one ``\n``.
     text: str
-    #: Clean body text in the script it was published in (equal to ``text`` for Simplified pages).
+    #: Clean body text in the script and characters it was published in (full-width ``，：；``
+    #: kept; its NFKC form, converted to Simplified, is ``text``).
     text_original: str
     #: ``'hans'`` (Simplified) or ``'hant'`` (Traditional) - the script of ``text_original``.
     script: str

@@ -59,7 +59,8 @@ def _finish(cleaned: Cleaned, *, doc_id: str, origin: str, body_from: str | None
         doc_id=doc_id,
         origin=origin,
         text=text,
-        text_original=norm.nfkc(cleaned.text),
+        # the page's own characters (full-width punctuation kept); `text` is the NFKC form
+        text_original=cleaned.original if cleaned.original is not None else norm.nfkc(cleaned.text),
         script=script,
         title=meta.title,
         subtitle=meta.subtitle,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from ..dates import parse_date
 from ..metadata import Metadata, credit_names
+from .fidelity import original_characters
 from .rules import BYLINE_KEYS, COLON, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, Rule, compiled
 
 __all__ = ["Cleaned", "clean_text", "split_names"]
@@ -46,10 +47,13 @@ BROKEN_MIN = 30
 
 @dataclass
 class Cleaned:
+    #: the clean text, NFKC
     text: str
     #: what the text (and the HTML, which wins) says: title, published, source_name, authors, ...;
     #: provenance "body:<rule>" for values lifted from the text, the HTML's own otherwise.
     meta: Metadata = field(default_factory=Metadata)
+    #: the same text in the characters of the input (full-width ，：； kept; NFKC of it is ``text``)
+    original: str | None = None
 
 
 @dataclass
@@ -364,4 +368,5 @@ def clean_text(text: str, html: Metadata | None = None) -> Cleaned:
     paragraphs = _rejoin(lines)
     if html is not None:
         meta.update(html)
-    return Cleaned(text="\n".join(paragraphs), meta=meta)
+    clean = "\n".join(paragraphs)
+    return Cleaned(text=clean, meta=meta, original=original_characters(clean, text or ""))
