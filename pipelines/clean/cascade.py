@@ -16,7 +16,7 @@ cascade of :func:`clean_text`:
    head of a run-on first line up to a report's opening phrase;
 6. repair: paragraphs broken mid-sentence are rejoined;
 7. metadata: values found in the HTML win over values lifted from the text. Dates are
-   parsed and checked as they are lifted (not before 1990, not after tomorrow: see
+   parsed and checked as they are lifted (not before 1990, not after China's today: see
    :data:`DAYS_AHEAD` and :mod:`pipelines.dates`).
 
 Every sentence of the report itself is kept: captions and headings are body.
@@ -65,13 +65,12 @@ class _Line:
 # --------------------------------------------------------------------------- helpers
 
 _ROLE_WORDS = compiled(ROLE)
-#: Dates lifted from the text may lie one day ahead of the machine's today, the HTML's may not
-#: (as before the redesign; pipelines.dates says why it matters).
-DAYS_AHEAD = 1
+#: Dates lifted from the text may not lie after China's today, like the HTML's (pipelines.dates).
+DAYS_AHEAD = 0
 
 
 def _text_date(value: str) -> dt.date | None:
-    """A byline date as a date; ``None`` if unreadable, before 1990 or after tomorrow."""
+    """A byline date as a date; ``None`` if unreadable, before 1990 or after China's today."""
     return parse_date(value, days_ahead=DAYS_AHEAD)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..dates import parse_date, url_date
+from ..dates import china_time, china_today, parse_date, relative_date, url_date
 from ..htmltree import compile_selector, node_text
 from ..metadata import Metadata, credit_names, is_role_word
 from .title import page_subtitle, page_title, split_headline, squash as _squash
@@ -68,9 +68,10 @@ _WS = re.compile(r"\s+")
 
 
 def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str] | None = None,
-                 today: dt.date | None = None) -> Metadata:
-    """The metadata of a parsed page (an ``lxml.html`` document); reads the tree, never edits it."""
-    today = today or dt.date.today()
+                 today: dt.date | None = None, fetched: dt.datetime | None = None) -> Metadata:
+    """The metadata of a parsed page (an ``lxml.html`` document); reads the tree, never edits it.
+    ``fetched`` (when the page was fetched) dates a byline that says ``3小时前`` or ``昨天``."""
+    today = today or (china_time(fetched).date() if fetched else china_today())
     meta = Metadata()
     heads = _head_metas(tree)
     lines = None  # page text lines, computed only when a byline search is needed
@@ -115,7 +116,7 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
 
     # published
     if not meta.has("published"):
-        found = _published(tree, heads, page_lines(), headline_at, url, today)
+        found = _published(tree, heads, page_lines(), headline_at, url, today, fetched)
         if found:
             meta.offer("published", *found)
 
@@ -177,7 +178,7 @@ def _headline_index(lines: list[str], title: str | None) -> int:
     return 0
 
 
-def _published(tree, heads, lines, headline_at, url, today) -> tuple[dt.date, str] | None:
+def _published(tree, heads, lines, headline_at, url, today, fetched=None) -> tuple[dt.date, str] | None:
     """(date, where it was found) of the page, most trusted source first."""
     window = lines[headline_at: headline_at + 12] if lines else []
     # 成文日期 first (see _LABELLED_DATE)
@@ -197,11 +198,29 @@ def _published(tree, heads, lines, headline_at, url, today) -> tuple[dt.date, st
         date = parse_date(line, today)
         if date:
             return date, "byline:date"
+        found = _relative(line, fetched)
+        if found:
+            return found
     found = url_date(url, today)
     if found:
         return found
     date = _htmldate(tree, url, today)
     return (date, "htmldate") if date else None
+
+
+#: A line whose relative date is the page's: a labelled one, or a short byline line
+#: ("3天前，他来到…" in a first paragraph is the report's, not the page's date).
+_BYLINE_WORDS = re.compile(r"发布|时间|日期|来源|作者|编辑|记者|浏览|阅读")
+
+
+def _relative(line: str, fetched: dt.datetime | None) -> tuple[dt.date, str] | None:
+    if fetched is None or len(line) > 80 or (len(line) > 30 and not _BYLINE_WORDS.search(line)):
+        return None
+    found = relative_date(line, fetched)
+    if not found:
+        return None
+    date, words = found
+    return date, f"byline:relative:{words}@{china_time(fetched):%Y-%m-%dT%H:%M%z}"
 
 
 def _labelled_date(lines, rx, today) -> dt.date | None:
@@ -224,7 +243,18 @@ def _htmldate(tree, url, today) -> dt.date | None:
                           max_date=today.isoformat())
     except Exception:  # htmldate raises on odd trees; a missing date is not an error
         return None
-    return parse_date(found, today) if found else None
+    date = parse_date(found, today) if found else None
+    return date if date and _printed(tree, url, date) else None
+
+
+def _printed(tree, url, date: dt.date) -> bool:
+    """The page or its URL prints ``date``: htmldate also answers with a day the page never
+    names (seen: the machine's yesterday for a page whose one date lies after China's today)."""
+    from lxml import etree
+
+    source = (url or "") + etree.tostring(tree, encoding="unicode")
+    y, m, d = date.year, date.month, date.day
+    return bool(re.search(rf"{y}\s*[-/.年]\s*0?{m}\s*[-/.月]\s*0?{d}(?!\d)|{y}{m:02d}{d:02d}", source))
 
 
 # --- people and sources ----------------------------------------------------------------------
