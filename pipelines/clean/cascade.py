@@ -251,7 +251,9 @@ def _take_title(lines: list[_Line], meta: Metadata, html_title: str | None) -> l
     if html_title:
         # The HTML title wins; drop the body's repetition of it - a title-length line only:
         # a run-on first paragraph that merely contains the title is report text.
-        if len(text) <= TITLE_MAX and _same_title(text, html_title):
+        # (a sentence that holds the title - "近日，<title>，…。" - is the report's first paragraph)
+        if len(text) <= TITLE_MAX and _same_title(text, html_title) and (
+                not _is_sentence_end(text) or _same_title(html_title, text) and len(text) <= len(html_title) + 2):
             lines[first] = _Line("")
         else:
             # a run-on first line (document-sharing sites) starts with a heading: the same
