@@ -264,6 +264,9 @@ def _take_title(lines: list[_Line], meta: Metadata, html_title: str | None) -> l
                 if not _same_title(head, html_title):
                     _lift(meta, "subtitle", head, "body:run-on-first-line")
                 lines[first] = _Line(text[leadin:], lines[first].indented)
+        last = next((i for i in range(len(lines) - 1, first, -1) if lines[i].text), None)
+        if last is not None and _squash_words(lines[last].text) == _squash_words(html_title):
+            lines[last] = _Line("")  # the headline printed again under the report (a print view's)
         return _take_subtitle(lines, meta, html=True)
     if len(text) <= TITLE_MAX and not _is_sentence_end(text) and not text.startswith("——"):
         _lift(meta, "title", text, "body:first-line")
@@ -315,6 +318,10 @@ def _take_subtitle(lines: list[_Line], meta: Metadata, html: bool) -> list[_Line
                 lines[content[0]] = lines[i] = _Line("")
         break
     return lines
+
+
+def _squash_words(text: str) -> str:
+    return re.sub(r"\W", "", text)
 
 
 def _same_title(a: str, b: str) -> bool:

@@ -90,10 +90,15 @@ def page_title(tree, heads) -> tuple[str, str] | None:
     headings = [_WS.sub(" ", h.text_content()).strip() for tag in ("h1", "h2") for h in tree.iter(tag)]
     headings = [h for h in headings if 4 <= len(h) <= 120 and not _is_site_name(h)]
     key = squash(page)
-    # a visible heading the <title> starts with is the headline exactly as printed
+    # a visible heading the <title> starts with is the headline exactly as printed (the
+    # <title> may add the site or channel after a bare space: "… 东区办事处_中山网")
     for heading in headings:
         if squash(heading) and key.startswith(squash(heading)) and len(squash(heading)) >= len(squash(cleaned or "")) * 0.6:
             return heading, "h1" if heading in _texts(tree, "h1") else "h2"
+    if not headings and key:
+        for text, where in _styled_titles(tree):
+            if key.startswith(squash(text)) and len(squash(text)) >= len(squash(cleaned or "")) * 0.6:
+                return text, where
     for name in TITLE_META_NAMES:
         value = clean_title(heads.get(name))
         if value and len(value) >= 4 and not _is_site_name(value):
@@ -101,17 +106,24 @@ def page_title(tree, heads) -> tuple[str, str] | None:
     if cleaned and not _is_site_name(cleaned):
         return cleaned, "title" if cleaned == page else "title:site-suffix-removed"
     # <title> holds only the site's name ("北医新闻网_(新闻)"): the element styled as the title
-    for el in tree.iter("td", "div", "span", "p", "strong", "font"):
-        hint = f"{el.get('class') or ''} {el.get('id') or ''}"
-        if _TITLE_CLASS.search(hint):
-            text = _WS.sub(" ", el.text_content()).strip()
-            if 4 <= len(text) <= 80 and not _is_site_name(text):
-                return text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
+    for text, where in _styled_titles(tree):
+        if len(text) <= 80:
+            return text, where
     if cleaned and not _is_site_name(cleaned):
         return cleaned, "title"
     if headings:
         return headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
     return None
+
+
+def _styled_titles(tree):
+    """(text, where) of the elements styled as the headline (class or id ``title``, ``bt_title`` …)."""
+    for el in tree.iter("td", "div", "span", "p", "strong", "font"):
+        hint = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if _TITLE_CLASS.search(hint):
+            text = _WS.sub(" ", el.text_content()).strip()
+            if 4 <= len(text) <= 120 and not _is_site_name(text):
+                yield text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
 
 
 def _is_site_name(text: str) -> bool:
