@@ -66,3 +66,27 @@ def test_a_dash_line_deep_in_the_body_is_body():
     cleaned = clean_text(f"检察官走进社区开展普法宣传\n{PARA}\n{PARA}\n{PARA}\n——摘自某某日报评论员文章内容",
                          Metadata(title="检察官走进社区开展普法宣传"))
     assert cleaned.meta.subtitle is None and "——摘自某某日报" in cleaned.text
+
+
+def test_channel_name_after_a_dash_is_not_the_title():
+    html = page(f"<div class='nav'>■ 纪检监察</div><div><b>中华人民共和国监察法</b></div><p>{PARA}</p>",
+                head="<title>中华人民共和国监察法-纪检</title>")
+    meta = extract_html(html).meta
+    assert (meta.title, meta.provenance["title"]) == ("中华人民共和国监察法", "title:channel-removed")
+    # a headline with a long part after "|" keeps it
+    html = page(f"<div>书记市长这一周</div><p>{PARA}</p>", head="<title>书记市长这一周 | 奋马扬鞭争春色，虎力全开向未来</title>")
+    assert extract_html(html).meta.title == "书记市长这一周 | 奋马扬鞭争春色，虎力全开向未来"
+
+
+def test_a_site_selector_that_reads_the_logo_gives_way():
+    from pipelines.documents import SiteHints
+
+    html = page(f"<h1>松花江网</h1><h2>土豆不“土” 土豆无“土”</h2><p>{PARA}</p>", head="<title>土豆不“土” 土豆无“土”_松花江网</title>")
+    doc = document_from_html(html, hints=SiteHints(meta_selectors=(("title", "h1"),)))
+    assert doc.title == "土豆不“土” 土豆无“土”"
+
+
+def test_a_subtitle_class_far_from_the_headline_is_no_subtitle():
+    html = page(f"<h1>检察官走进社区开展普法宣传</h1><p>{PARA}</p>"
+                "<div class='footer'><h3 class='footer-subtitle'>友情链接</h3><a href='/'>某某网</a></div>")
+    assert extract_html(html).meta.subtitle is None

@@ -28,7 +28,7 @@ import re
 from ..dates import china_time, china_today, parse_date, relative_date, url_date
 from ..htmltree import compile_selector, node_text
 from ..metadata import Metadata, credit_names, is_role_word
-from .title import page_subtitle, page_title, split_headline, squash as _squash
+from .title import is_site_name, page_subtitle, page_title, split_headline, squash as _squash
 
 __all__ = ["extract_meta", "plausible_name"]
 
@@ -382,7 +382,7 @@ def _accept(meta: Metadata, key: str, value: str, source: str, today: dt.date) -
             meta.offer(key, names if key == "authors" else names[0], source)
     elif key == "source_name":
         meta.offer(key, _strip_label(re.sub(r"^.*?[:：]\s*", "", value).strip()), source)
-    elif key == "title":
+    elif key == "title" and not is_site_name(value):  # a logo's <h1>: the page's own title search decides
         title, subtitle = split_headline(value)
         meta.offer(key, title, source)
         meta.offer("subtitle", subtitle, f"{source}:副题")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean_title", "page_title", "split_headline", "page_subtitle", "squash", "TITLE_META_NAMES"]
+__all__ = ["clean_title", "is_site_name", "page_title", "split_headline", "page_subtitle", "squash", "TITLE_META_NAMES"]
 
 #: head <meta> names (lower case) that carry the headline, most trusted first.
 TITLE_META_NAMES = ("articletitle", "og:title", "twitter:title")
@@ -52,7 +52,14 @@ def page_subtitle(tree, title: str) -> tuple[str, str] | None:
         if not _SUBTITLE_CLASS.search(hint):
             continue
         text = _WS.sub(" ", el.text_content()).strip().strip("—― ")
-        if 4 <= len(text) <= 80 and squash(text) != key and not _is_site_name(text):
+        if not (4 <= len(text) <= 80) or squash(text) == key or _is_site_name(text):
+            continue
+        # printed with the headline: the block around it holds the headline and little else
+        # (a "footer-subtitle" far from it is a footer's heading, "友情链接")
+        around = el.getparent()
+        block = squash(around.text_content()) if around is not None else ""
+        beside = [squash(n.text_content()) for n in (el.getprevious(), el.getnext()) if n is not None]
+        if key and (key in beside or key in block and len(block) <= len(key) + len(squash(text)) + 80):
             return text, f"{el.tag}.{(el.get('class') or el.get('id') or '').split()[0]}"
     return None
 
@@ -103,6 +110,9 @@ def page_title(tree, heads) -> tuple[str, str] | None:
         value = clean_title(heads.get(name))
         if value and len(value) >= 4 and not _is_site_name(value):
             return value, f"meta[name={heads.original(name)}]"
+    printed = _printed_head(tree, cleaned)
+    if printed:
+        return printed, "title:channel-removed"
     if cleaned and not _is_site_name(cleaned):
         return cleaned, "title" if cleaned == page else "title:site-suffix-removed"
     # <title> holds only the site's name ("北医新闻网_(新闻)"): the element styled as the title
@@ -114,6 +124,28 @@ def page_title(tree, heads) -> tuple[str, str] | None:
     if headings:
         return headings[0], "h1" if headings[0] in _texts(tree, "h1") else "h2"
     return None
+
+
+def _printed_head(tree, title: str | None) -> str | None:
+    """``中华人民共和国监察法`` of a <title> ``中华人民共和国监察法-纪检``: the part before the last
+    ``-`` or ``|`` when what follows is short and the page prints exactly that part as an
+    element of its own (the channel name after it is not part of the headline)."""
+    if not title:
+        return None
+    for sep in ("-", "|", "｜"):
+        head, _, tail = title.rpartition(sep)
+        head, tail = head.strip(), tail.strip()
+        if len(head) >= 4 and 0 < len(tail) <= 8:  # a channel name is short; "书记市长这一周 | …" is a headline
+            key = squash(head)
+            for el in tree.iter("h1", "h2", "h3", "h4", "td", "div", "p", "span", "strong", "b", "font"):
+                if squash(el.text_content()) == key:
+                    return head
+    return None
+
+
+def is_site_name(text: str | None) -> bool:
+    """A site's or channel's name, never a headline ("松花江网")."""
+    return bool(text) and _is_site_name(text.strip())
 
 
 def _styled_titles(tree):
