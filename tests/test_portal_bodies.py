@@ -74,9 +74,10 @@ def test_wechat_article_of_many_small_blocks_is_kept_whole():
                        f"</section>" for s in LINES * 6)
     html = ("<html><head><meta charset='utf-8'><title>党建引领 | 某某检察</title>"
             "<meta property='og:title' content='党建引领检察工作高质量发展'></head><body>"
-            "<div id='js_article' class='rich_media'><h1 class='rich_media_title' id='activity-name'>党建引领检察工作高质量发展</h1>"
+            "<div id='js_article' class='rich_media'><h2 class='rich_media_title' id='activity-name'>党建引领检察工作高质量发展</h2>"
             "<div id='meta_content'><a id='js_name'>某某检察</a> <em id='publish_time'>2024-05-10 08:30</em></div>"
-            f"<div class='rich_media_content' id='js_content'>{sections}</div>"
+            # the page hides its body until its script has run
+            f"<div class='rich_media_content' id='js_content' style='visibility: hidden; opacity: 0;'>{sections}</div>"
             "<div id='js_pc_qr_code'>微信扫一扫关注该公众号</div><div class='rich_media_tool'>阅读 2000 在看 30</div>"
             "</div></body></html>")
     doc = document_from_html(html, url="https://mp.weixin.qq.com/s/abcdef")
