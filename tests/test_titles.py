@@ -90,3 +90,11 @@ def test_a_subtitle_class_far_from_the_headline_is_no_subtitle():
     html = page(f"<h1>检察官走进社区开展普法宣传</h1><p>{PARA}</p>"
                 "<div class='footer'><h3 class='footer-subtitle'>友情链接</h3><a href='/'>某某网</a></div>")
     assert extract_html(html).meta.subtitle is None
+
+
+def test_a_dash_heading_under_the_headline_is_its_subtitle():
+    html = page(f"<h1>为现代化巴彦淖尔建设凝聚强大智慧和力量</h1><h2>——热烈祝贺市政协五届一次会议开幕</h2>"
+                f"<div class='TRS_Editor'><p>{PARA}</p></div>")
+    doc = document_from_html(html)
+    assert (doc.title, doc.subtitle, doc.provenance["subtitle"]) == (
+        "为现代化巴彦淖尔建设凝聚强大智慧和力量", "热烈祝贺市政协五届一次会议开幕", "h2:after-h1")

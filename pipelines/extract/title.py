@@ -45,8 +45,17 @@ def split_headline(title: str | None) -> tuple[str | None, str | None]:
 
 
 def page_subtitle(tree, title: str) -> tuple[str, str] | None:
-    """(引题 or 副题, where) printed beside the headline: an element styled as one."""
+    """(引题 or 副题, where) printed beside the headline: the element after the headline when it
+    opens with a dash (``<h2>——热烈祝贺…</h2>``), or an element styled as one."""
     key = squash(title)
+    for tag in ("h1", "h2"):
+        for heading in tree.iter(tag):
+            follower = heading.getnext()
+            if squash(heading.text_content()) != key or follower is None or not isinstance(follower.tag, str):
+                continue
+            text = _WS.sub(" ", follower.text_content()).strip()
+            if _SUBTITLE_DASH.match(text) and 4 <= len(text) <= 82:
+                return _SUBTITLE_DASH.sub("", text, count=1).strip(), f"{follower.tag}:after-{tag}"
     for el in tree.iter("h2", "h3", "h4", "h5", "div", "p", "span", "td"):
         hint = f"{el.get('class') or ''} {el.get('id') or ''}"
         if not _SUBTITLE_CLASS.search(hint):
