@@ -75,3 +75,17 @@ def test_future_is_judged_by_chinas_today_on_both_paths():
 def test_a_relative_date_is_never_after_the_fetch_day():
     assert relative_date("刚刚", dt.datetime(2024, 5, 10, 1, 0, tzinfo=UTC)) == (dt.date(2024, 5, 10), "刚刚")
     assert relative_date("3小时前", dt.datetime(1990, 1, 1, 0, 30, tzinfo=CHINA)) is None  # before 1990
+
+
+def test_the_text_path_dates_a_relative_byline_from_the_fetch_time_too():
+    from pipelines.documents import document_from_text
+
+    fetched = dt.datetime(2024, 5, 10, 1, 0, tzinfo=UTC)
+    doc = document_from_text(f"检察官走进社区开展普法宣传\n发布时间：昨天 来源：检察日报\n{PARA}", doc_id="t", fetched_at=fetched)
+    assert doc.published == dt.date(2024, 5, 9)
+    assert doc.provenance["published"] == "body:relative:昨天@2024-05-10T09:00+0800"
+    assert document_from_text(f"检察官走进社区开展普法宣传\n发布时间：昨天\n{PARA}", doc_id="t").published is None
+    # a paragraph's "3天前" is the report's own story, not its date
+    doc = document_from_text(f"检察官走进社区开展普法宣传\n3天前，检察官们走进社区，为群众讲解法律知识，回答群众提出的问题。\n{PARA}",
+                             doc_id="t", fetched_at=fetched)
+    assert doc.published is None

@@ -30,7 +30,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..dates import parse_date
+from ..dates import china_time, parse_date, relative_date
 from ..metadata import Metadata, credit_names
 from .fidelity import original_characters
 from .rules import BYLINE_KEYS, COLON, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, Rule, compiled
@@ -365,11 +365,29 @@ def _rejoin(lines: list[_Line]) -> list[str]:
 
 # --------------------------------------------------------------------------- entry point
 
-def clean_text(text: str, html: Metadata | None = None) -> Cleaned:
-    """Clean one report; metadata found in the HTML (if any) wins over what the text says."""
+#: A byline line whose relative date (3小时前, 昨天) is the report's: labelled, or short.
+_RELATIVE_LINE = compiled(r"^(?:发布时间|发布日期|发表时间|时间|日期|更新时间)?[::]?\s*\S{0,12}$|(?:发布|时间|日期|来源|作者|编辑|记者)")
+
+
+def _relative_published(lines: list[_Line], meta: Metadata, fetched) -> None:
+    """Step 3b: a relative byline date, counted back from the fetch time (pipelines.dates)."""
+    if fetched is None or meta.has("published"):
+        return
+    for line in [line for line in lines if line.text][:12]:
+        if len(line.text) <= 80 and _RELATIVE_LINE.search(line.text):
+            found = relative_date(line.text, fetched)
+            if found:
+                meta.offer("published", found[0], f"body:relative:{found[1]}@{china_time(fetched):%Y-%m-%dT%H:%M%z}")
+                return
+
+
+def clean_text(text: str, html: Metadata | None = None, *, fetched=None) -> Cleaned:
+    """Clean one report; metadata found in the HTML (if any) wins over what the text says.
+    ``fetched`` (a datetime: when the page or file was fetched) dates a relative byline."""
     meta = Metadata()
     lines = _normalize(text or "")
     lines = _join_page_chunks(lines)
+    _relative_published(lines, meta, fetched)
     lines = _apply_line_rules(lines, meta)
     lines = _trailing_author(lines, meta)
     lines = _take_title(lines, meta, html.title if html is not None else None)
