@@ -28,11 +28,14 @@ class Document:
     origin: str
     #: Clean body text, Simplified script, NFKC, paragraphs separated by one ``\n``.
     text: str
-    #: Clean body text in the script it was published in (equal to ``text`` for Simplified pages).
+    #: Clean body text in the script and characters it was published in (full-width ``，：；``
+    #: kept; its NFKC form, converted to Simplified, is ``text``).
     text_original: str
     #: ``'hans'`` (Simplified) or ``'hant'`` (Traditional) - the script of ``text_original``.
     script: str
     title: str | None = None
+    #: 引题 / 副题 printed with the headline (``热烈祝贺市政协五届一次会议开幕``), without dashes.
+    subtitle: str | None = None
     #: Original title (``原标题``) when the report was reprinted under another one.
     original_title: str | None = None
     published: dt.date | None = None
@@ -67,4 +70,6 @@ def content_hash(doc: Document) -> str:
                   doc.keywords):
         h.update(repr(value).encode("utf-8"))
         h.update(b"\0")
+    if doc.subtitle:  # only when there is one: rows stored without the field keep their hash
+        h.update(b"subtitle\0" + doc.subtitle.encode("utf-8"))
     return h.hexdigest()[:32]

@@ -59,9 +59,11 @@ def _finish(cleaned: Cleaned, *, doc_id: str, origin: str, body_from: str | None
         doc_id=doc_id,
         origin=origin,
         text=text,
-        text_original=norm.nfkc(cleaned.text),
+        # the page's own characters (full-width punctuation kept); `text` is the NFKC form
+        text_original=cleaned.original if cleaned.original is not None else norm.nfkc(cleaned.text),
         script=script,
         title=meta.title,
+        subtitle=meta.subtitle,
         original_title=meta.original_title,
         published=meta.published,
         source_name=meta.source_name,
@@ -78,7 +80,7 @@ def _finish(cleaned: Cleaned, *, doc_id: str, origin: str, body_from: str | None
 
 def document_from_text(text: str, *, doc_id: str, origin: str = "seed", **fields) -> Document:
     """A plain-text report (a seed file, a pasted text) made into a document."""
-    return _finish(clean_text(text), doc_id=doc_id, origin=origin, **fields)
+    return _finish(clean_text(text, fetched=fields.get("fetched_at")), doc_id=doc_id, origin=origin, **fields)
 
 
 def document_from_html(
@@ -100,9 +102,9 @@ def document_from_html(
         return NotArticle("empty")
     extracted = extract_html(
         html, url, body_selectors=hints.body_selectors, prune_xpaths=hints.prune_xpaths,
-        meta_selectors=dict(hints.meta_selectors) or None,
+        meta_selectors=dict(hints.meta_selectors) or None, fetched_at=fetched_at,
     )
-    cleaned = clean_text(extracted.text, extracted.meta)
+    cleaned = clean_text(extracted.text, extracted.meta, fetched=fetched_at)
     if len(cleaned.text) < MIN_ARTICLE_CHARS:
         return NotArticle("too-short" if cleaned.text else "no-body")
     return _finish(

@@ -12,18 +12,57 @@ exception: every name found is added, in order; the provenance names the first s
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-__all__ = ["Metadata", "FIELDS"]
+__all__ = ["Metadata", "FIELDS", "role_words", "is_role_word", "credit_names"]
+
+_ROLES_FILE = Path(__file__).with_name("data") / "byline_roles.txt"
+
+
+@functools.lru_cache(maxsize=1)
+def role_words() -> frozenset[str]:
+    """The byline labels of ``pipelines/data/byline_roles.txt`` (记者, 通讯员, 责任编辑, ...)."""
+    lines = _ROLES_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def is_role_word(value: str | None) -> bool:
+    """A label of a byline (``通讯员``, ``本报记者``, ``摄``), not a person."""
+    value = (value or "").strip()
+    return value in role_words() or value in ("文", "图", "圖", "摄", "攝", "文/图", "文/圖", "图/文", "圖/文")
+
+
+@functools.lru_cache(maxsize=1)
+def _role_split() -> re.Pattern:
+    # multi-character labels anywhere (no name holds 通讯员 or 记者); the one-character ones
+    # (文, 图, 摄) only before a separator, since names hold them too (李文军)
+    words = "|".join(re.escape(w) for w in sorted(role_words(), key=len, reverse=True))
+    return re.compile(r"(?:" + words + r")\s*[:：/|]?|(?<![\u4e00-\u9fff])(?:文/图|图/文|文|图|圖)\s*[:：/|]")
+
+
+_SEPARATORS = re.compile(r"[\s\u3000、，,;；/|:：()（）\[\]【】]+")
+
+
+def credit_names(value: str | None) -> list[str]:
+    """The parts of a credit that may be names, labels taken out and several names after one
+    label split: ``本报记者 卢拥军 通讯员 邱军伟`` -> ``['卢拥军', '邱军伟']``. Callers still
+    judge each part (a person's name, not a phrase)."""
+    value = _role_split().sub(" ", value or "")
+    return [part for part in _SEPARATORS.split(value) if part and not is_role_word(part)]
 
 #: The fields, as named in ``documents`` and in provenance.
-FIELDS = ("title", "original_title", "published", "source_name", "authors", "editor", "summary")
+FIELDS = ("title", "subtitle", "original_title", "published", "source_name", "authors", "editor", "summary")
 
 
 @dataclass
 class Metadata:
     title: str | None = None
+    #: 引题 and 副题 printed with the headline (``——热烈祝贺…``), without their dashes
+    subtitle: str | None = None
     #: 原标题 of a reprint
     original_title: str | None = None
     published: dt.date | None = None
@@ -53,6 +92,10 @@ class Metadata:
         An empty value is never taken."""
         if key not in FIELDS:
             raise KeyError(key)
+        if key == "authors" and value:
+            value = [name for name in value if not is_role_word(name)]  # a label is never a name
+        elif key == "editor" and is_role_word(value):
+            return False
         if not value or key in self.provenance:
             return False
         setattr(self, key, list(value) if key == "authors" else value)
@@ -61,7 +104,7 @@ class Metadata:
 
     def add_authors(self, names: Iterable[str], how: str) -> None:
         """Append the names not listed yet; the first source to add any keeps the provenance."""
-        names = [n for n in names if n]
+        names = [n for n in names if n and not is_role_word(n)]
         if not names:
             return
         for name in names:
@@ -88,7 +131,7 @@ class Metadata:
             return convert(value) if isinstance(value, str) else value
 
         return Metadata(
-            title=text(self.title), original_title=text(self.original_title), published=self.published,
+            title=text(self.title), subtitle=text(self.subtitle), original_title=text(self.original_title), published=self.published,
             source_name=text(self.source_name), authors=[convert(a) for a in self.authors],
             editor=text(self.editor), summary=text(self.summary), provenance=dict(self.provenance),
         )

@@ -65,7 +65,10 @@ def test_000_body_kept_and_simplified(docs):
 def test_001_metadata(docs):
     d = docs["001"]
     assert d.script == "hant"
-    assert d.title == "市人民检察院推动党建与业务深度融合发展纪实"
+    # the text opens with its 副题, then 摘要, then the headline over its 副题 line
+    assert d.title == "抓党建强基础 铸检魂树旗帜" and d.provenance["title"] == "body:headline"
+    assert d.subtitle == "市人民检察院推动党建与业务深度融合发展纪实"
+    assert "——市人民检察院" not in d.text and not d.text.startswith("抓党建强基础")
     assert d.authors == ["井海燕"]
     assert d.editor == "刘银霞"
     assert d.summary.startswith("我们院将支部建到部门")
@@ -91,6 +94,7 @@ def test_002_metadata(docs):
     d = docs["002"]
     assert d.script == "hans"
     assert d.title == "“四个引领”让党建工作严起来实起来活起来"
+    assert d.subtitle == "卫东区人民法院党建工作剪影" and "——卫东区" not in d.text
     assert d.authors == ["卢拥军", "邱军伟"]
 
 

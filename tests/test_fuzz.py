@@ -29,7 +29,7 @@ For every input:
     move a block of a badly broken page, so lines, not the whole text, keep page
     order.) The marks of trafilatura's text format are not counted: ``- `` before a
     list item, ``|`` between table cells, ``\\|`` for a "|" in a cell.
-  - ``document_from_html``: a Document's ``text_original`` has no character more
+  - ``document_from_html``: a Document's ``text_original`` (NFKC) has no character more
     often than the NFKC text nodes of the decoded page (the cleaner joins lines, so
     order is checked on ``clean_text`` and ``extract_html`` above), and its ``text`` is
     that text converted to Simplified; otherwise a NotArticle with a reason.
@@ -440,7 +440,8 @@ def test_document_from_html_makes_a_document_of_page_text_or_says_why_not(worker
     assert len(result.text) >= MIN_ARTICLE_CHARS
     html, _ = decode_bytes(body)
     # the cleaner joins lines, so only the characters are held to the page here
-    check_from_page(_without_trafilatura_marks(result.text_original, html),
+    # text_original keeps the page's characters; its NFKC form is held to the NFKC page text
+    check_from_page(_without_trafilatura_marks(unicodedata.normalize("NFKC", result.text_original), html),
                     unicodedata.normalize("NFKC", _text_nodes(html)), lines=False)
     assert result.text == get_normalizer().simplify_text(result.text_original)[0]
 
@@ -493,4 +494,5 @@ def test_pathological_pages_give_a_document_or_a_reason_in_bounded_time(worker, 
     if isinstance(result, NotArticle):
         assert result.reason
     else:
-        check_from_page(result.text_original, unicodedata.normalize("NFKC", _text_nodes(html)), lines=False)
+        check_from_page(unicodedata.normalize("NFKC", result.text_original),
+                        unicodedata.normalize("NFKC", _text_nodes(html)), lines=False)

@@ -217,6 +217,10 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
     assert rows == before["rows"].pop("pages")[1]
     assert after["rows"].pop("store_macros")[1]
     assert after["rows"].pop("exports")[1] == []
+    # schema 8's subtitle column of documents: empty on every row stored before
+    columns, rows = after["rows"].pop("documents")
+    assert columns == before["rows"]["documents"][0] + ["subtitle"]
+    assert rows == [(*r, None) for r in before["rows"].pop("documents")[1]]
     versions = after["rows"]["schema_version"][1]
     assert [v for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1))
     assert versions[:5] == before["rows"]["schema_version"][1]
@@ -233,12 +237,36 @@ def test_migration_7_marks_no_earlier_run_as_a_mirror_run_and_new_runs_say_which
                    VALUES ('r1', now(), now(), 'finished', ['spp'], 3)""")
     con.close()
     with Store(old) as store:
-        assert store.schema_version == SCHEMA_VERSION
+        assert store.schema_version == SCHEMA_VERSION >= 7
         assert store.get_run("r1")["mirror"] is None and store.get_run("r1")["pages_fetched"] == 3
         store.start_run("r2", ["spp"], mirror="http://127.0.0.1:8123")
         store.start_run("r3", ["spp"])
         assert store.get_run("r2")["mirror"] == "http://127.0.0.1:8123"
         assert store.get_run("r3")["mirror"] is None
+
+
+def test_migration_8_adds_an_empty_subtitle_column_and_documents_keep_their_title(tmp_path):
+    from pipelines.documents import document_from_html
+
+    old = tmp_path / "v7.duckdb"
+    con = build(old, 5)
+    for step in (5, 6):
+        con.execute(MIGRATIONS[step])
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [step + 1])
+    con.execute("""INSERT INTO documents (doc_id, origin, title, text, text_original, script, content_hash, loaded_at)
+                   VALUES ('s1', 'seed', '旧标题——副题', '正文', '正文', 'hans', 'h', now())""")
+    con.close()
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION >= 8
+        row = store.get_document("s1")
+        assert (row["title"], row["subtitle"], row["text"]) == ("旧标题——副题", None, "正文")
+        html = ("<html><head><meta charset='utf-8'></head><body><h1>为现代化巴彦淖尔建设凝聚强大智慧和力量</h1>"
+                "<div class='TRS_Editor'><p>——热烈祝贺市政协五届一次会议开幕</p><p>" + "新征程催人奋进，新使命激荡人心。" * 8
+                + "</p></div></body></html>")
+        doc = document_from_html(html, url="https://example.cn/a/t20240510_1.html")
+        store.upsert_documents([doc])
+        row = store.get_document(doc.doc_id)
+        assert (row["title"], row["subtitle"]) == ("为现代化巴彦淖尔建设凝聚强大智慧和力量", "热烈祝贺市政协五届一次会议开幕")
 
 
 def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():

@@ -16,7 +16,7 @@ cascade of :func:`clean_text`:
    head of a run-on first line up to a report's opening phrase;
 6. repair: paragraphs broken mid-sentence are rejoined;
 7. metadata: values found in the HTML win over values lifted from the text. Dates are
-   parsed and checked as they are lifted (not before 1990, not after tomorrow: see
+   parsed and checked as they are lifted (not before 1990, not after China's today: see
    :data:`DAYS_AHEAD` and :mod:`pipelines.dates`).
 
 Every sentence of the report itself is kept: captions and headings are body.
@@ -30,8 +30,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..dates import parse_date
-from ..metadata import Metadata
+from ..dates import china_time, parse_date, relative_date
+from ..metadata import Metadata, credit_names
+from .fidelity import original_characters
 from .rules import BYLINE_KEYS, COLON, LINE_RULES, NAME, ROLE, TAIL_START, TITLE_LEADINS, Rule, compiled
 
 __all__ = ["Cleaned", "clean_text", "split_names"]
@@ -46,10 +47,13 @@ BROKEN_MIN = 30
 
 @dataclass
 class Cleaned:
+    #: the clean text, NFKC
     text: str
     #: what the text (and the HTML, which wins) says: title, published, source_name, authors, ...;
     #: provenance "body:<rule>" for values lifted from the text, the HTML's own otherwise.
     meta: Metadata = field(default_factory=Metadata)
+    #: the same text in the characters of the input (full-width ，：； kept; NFKC of it is ``text``)
+    original: str | None = None
 
 
 @dataclass
@@ -61,13 +65,12 @@ class _Line:
 # --------------------------------------------------------------------------- helpers
 
 _ROLE_WORDS = compiled(ROLE)
-#: Dates lifted from the text may lie one day ahead of the machine's today, the HTML's may not
-#: (as before the redesign; pipelines.dates says why it matters).
-DAYS_AHEAD = 1
+#: Dates lifted from the text may not lie after China's today, like the HTML's (pipelines.dates).
+DAYS_AHEAD = 0
 
 
 def _text_date(value: str) -> dt.date | None:
-    """A byline date as a date; ``None`` if unreadable, before 1990 or after tomorrow."""
+    """A byline date as a date; ``None`` if unreadable, before 1990 or after China's today."""
     return parse_date(value, days_ahead=DAYS_AHEAD)
 
 
@@ -86,8 +89,7 @@ def _lift(meta: Metadata, key: str, value, how: str) -> None:
 
 def split_names(value: str) -> list[str]:
     """``本报记者 卢拥军 通讯员 邱军伟`` -> ``['卢拥军', '邱军伟']``."""
-    value = _ROLE_WORDS.sub(" ", value)
-    return [n for n in re.split(r"[\s、,,;;/|]+", value) if re.fullmatch(NAME, n)]
+    return [n for n in credit_names(_ROLE_WORDS.sub(" ", value)) if re.fullmatch(NAME, n)]
 
 
 def _is_sentence_end(text: str) -> bool:
@@ -249,20 +251,77 @@ def _take_title(lines: list[_Line], meta: Metadata, html_title: str | None) -> l
     if html_title:
         # The HTML title wins; drop the body's repetition of it - a title-length line only:
         # a run-on first paragraph that merely contains the title is report text.
-        if len(text) <= TITLE_MAX and _same_title(text, html_title):
+        # (a sentence that holds the title - "近日，<title>，…。" - is the report's first paragraph)
+        if len(text) <= TITLE_MAX and _same_title(text, html_title) and (
+                not _is_sentence_end(text) or _same_title(html_title, text) and len(text) <= len(html_title) + 2):
             lines[first] = _Line("")
-        return lines
+        else:
+            # a run-on first line (document-sharing sites) starts with a heading: the same
+            # heading the text alone would take as its title, so both give the same body
+            leadin = _run_on_leadin(text)
+            if leadin > 0 and _HEADING_ONLY.fullmatch(text[:leadin]):
+                head = text[:leadin].strip()
+                if not _same_title(head, html_title):
+                    _lift(meta, "subtitle", head, "body:run-on-first-line")
+                lines[first] = _Line(text[leadin:], lines[first].indented)
+        last = next((i for i in range(len(lines) - 1, first, -1) if lines[i].text), None)
+        if last is not None and _squash_words(lines[last].text) == _squash_words(html_title):
+            lines[last] = _Line("")  # the headline printed again under the report (a print view's)
+        return _take_subtitle(lines, meta, html=True)
     if len(text) <= TITLE_MAX and not _is_sentence_end(text) and not text.startswith("——"):
         _lift(meta, "title", text, "body:first-line")
         lines[first] = _Line("")
-        return lines
-    leadin = min(
-        (text.find(p) for p in TITLE_LEADINS if 6 <= text.find(p) <= TITLE_MAX), default=-1
-    )
+        return _take_subtitle(lines, meta, html=False)
+    leadin = _run_on_leadin(text)
     if leadin > 0 and not re.search(r"[,。;:!?]", text[:leadin]):
         _lift(meta, "title", text[:leadin].strip(), "body:run-on-first-line")
         lines[first] = _Line(text[leadin:], lines[first].indented)
     return lines
+
+
+#: A run-on head the HTML path cuts: words only, no bracket or punctuation
+#: ("本报讯(记者 张三)近日" is a paragraph's opening, not a heading).
+_HEADING_ONLY = re.compile(r"[\u4e00-\u9fffA-Za-z0-9 “”\"]+(?<!讯)")
+_SUBTITLE_LINE = re.compile(r"^[—―]{2,}\s*(?P<subtitle>[^—―].{2,%d})$" % TITLE_MAX)
+
+
+def _run_on_leadin(text: str) -> int:
+    """Where a run-on first line leaves its heading for the report (-1: nowhere)."""
+    return min((text.find(p) for p in TITLE_LEADINS if 6 <= text.find(p) <= TITLE_MAX), default=-1)
+
+
+def _take_subtitle(lines: list[_Line], meta: Metadata, html: bool) -> list[_Line]:
+    """Step 5b: the 副题 line (``——卫东区人民法院党建工作剪影``) under the headline.
+
+    Text alone: a headline line followed by its 副题 line among the first lines is the
+    headline, even after another first line was taken as the title (seed 001 opens with
+    its 副题 repeated, then 摘要, then headline and 副题); an earlier title that is not the
+    副题 is the 引题. With an HTML title only a 副题 line opening the body is taken.
+    """
+    content = [i for i, line in enumerate(lines) if line.text][:4]
+    for k, i in enumerate(content):
+        m = _SUBTITLE_LINE.match(lines[i].text)
+        if not m:
+            continue
+        subtitle = m.group("subtitle").strip()
+        if k == 0:
+            meta.offer("subtitle", subtitle, "body:subtitle-line")
+            lines[i] = _Line("")
+        elif not html and k == 1:
+            head = lines[content[0]].text
+            if len(head) <= TITLE_MAX and not _is_sentence_end(head):
+                earlier = meta.title
+                meta.title, meta.provenance["title"] = head, "body:headline"
+                if earlier and not _same_title(earlier, subtitle) and not _same_title(earlier, head):
+                    subtitle = f"{earlier} {subtitle}"
+                meta.offer("subtitle", subtitle, "body:subtitle-line")
+                lines[content[0]] = lines[i] = _Line("")
+        break
+    return lines
+
+
+def _squash_words(text: str) -> str:
+    return re.sub(r"\W", "", text)
 
 
 def _same_title(a: str, b: str) -> bool:
@@ -270,7 +329,16 @@ def _same_title(a: str, b: str) -> bool:
         return re.sub(r"\W", "", s)
 
     a, b = squash(a), squash(b)
-    return bool(a) and (a == b or (len(a) > 6 and (a in b or b in a)))
+    if not a or not b:
+        return False
+    if a == b or (len(a) > 6 and (a in b or b in a)):
+        return True
+    # a Simplified HTML title over a Traditional body (or the reverse): the same title when
+    # each character matches as one of its script forms (rules.script_neutral)
+    a_in_b, b_in_a = compiled(re.escape(a)).search(b), compiled(re.escape(b)).search(a)
+    if len(a) == len(b):
+        return bool(a_in_b or b_in_a)
+    return len(a) > 6 and bool(a_in_b or b_in_a)
 
 
 _LIST_START = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d+[、.]|[((][一二三四五六七八九十\d]+[))]|[•·▪●◆■□←→])")
@@ -297,15 +365,34 @@ def _rejoin(lines: list[_Line]) -> list[str]:
 
 # --------------------------------------------------------------------------- entry point
 
-def clean_text(text: str, html: Metadata | None = None) -> Cleaned:
-    """Clean one report; metadata found in the HTML (if any) wins over what the text says."""
+#: A byline line whose relative date (3小时前, 昨天) is the report's: labelled, or short.
+_RELATIVE_LINE = compiled(r"^(?:发布时间|发布日期|发表时间|时间|日期|更新时间)?[::]?\s*\S{0,12}$|(?:发布|时间|日期|来源|作者|编辑|记者)")
+
+
+def _relative_published(lines: list[_Line], meta: Metadata, fetched) -> None:
+    """Step 3b: a relative byline date, counted back from the fetch time (pipelines.dates)."""
+    if fetched is None or meta.has("published"):
+        return
+    for line in [line for line in lines if line.text][:12]:
+        if len(line.text) <= 80 and _RELATIVE_LINE.search(line.text):
+            found = relative_date(line.text, fetched)
+            if found:
+                meta.offer("published", found[0], f"body:relative:{found[1]}@{china_time(fetched):%Y-%m-%dT%H:%M%z}")
+                return
+
+
+def clean_text(text: str, html: Metadata | None = None, *, fetched=None) -> Cleaned:
+    """Clean one report; metadata found in the HTML (if any) wins over what the text says.
+    ``fetched`` (a datetime: when the page or file was fetched) dates a relative byline."""
     meta = Metadata()
     lines = _normalize(text or "")
     lines = _join_page_chunks(lines)
+    _relative_published(lines, meta, fetched)
     lines = _apply_line_rules(lines, meta)
     lines = _trailing_author(lines, meta)
     lines = _take_title(lines, meta, html.title if html is not None else None)
     paragraphs = _rejoin(lines)
     if html is not None:
         meta.update(html)
-    return Cleaned(text="\n".join(paragraphs), meta=meta)
+    clean = "\n".join(paragraphs)
+    return Cleaned(text=clean, meta=meta, original=original_characters(clean, text or ""))

@@ -56,6 +56,7 @@ LINE_RULES: tuple[Rule, ...] = (
     # 1. Navigation and page furniture.
     Rule("breadcrumb", r"^(?:当前位置|您现在的位置|你现在的位置|您的位置|现在位置)[::]?", "drop"),
     Rule("qr-code", r"^扫一扫在手机(?:上)?打开当前页", "drop"),
+    Rule("qr-follow", r"^(?:扫描|扫码|长按|微信扫一扫)(?:二维码|识别二维码)?(?:关注|下载|分享|阅读|打开)", "drop"),
     Rule("print-close", r"^[\[【(]?\s*(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏|纠错|我要纠错)\s*[\]】)]?(?:\s*[\[【(]?\s*(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏|纠错)\s*[\]】)]?)*$", "drop"),
     Rule("font-size", r"^[\[【(]?\s*(?:字体|字号)[::]?\s*[\[【]?大[\]】]?\s*[\[【]?中[\]】]?\s*[\[【]?小[\]】]?\s*[\]】)]?", "drop"),
     Rule("share", r"^分享到[::]?", "drop"),
@@ -64,6 +65,13 @@ LINE_RULES: tuple[Rule, ...] = (
     Rule("icp", r"(?:ICP备|ICP证|网安备|公网安备)\s*\d", "drop"),
     Rule("photo-credit", r"^(?:本版摄影|本版图片|图片摄影|摄影)[::\s]", "drop"),
     Rule("legal-counsel", r"法律顾问(?:单位)?[::]", "drop"),
+    Rule("address-phone", r"^.{0,12}地址[::].{2,40}?(?:电话|热线|急救电话)[::]\s*[\d\-()()\s转、,/]{5,}$", "drop"),
+    Rule("media-label", r"^[【\[]?(?:图集|组图|高清组图|视频|音频)[】\]]?$", "drop"),
+    # "医技药剂党支部、药剂科供稿 摄影/张艳 编辑/苏芳": the credits under a report
+    Rule("credits-line", r"^(?=.*(?:供稿|[/::]))(?:[\u4e00-\u9fff、,]{2,30}供稿\s*)?"
+         r"(?:(?:摄影|摄像|图片|图|文字|审核|校对|审校|初审|复审|终审)\s*[/::]\s*" + NAME + r"\s*)*"
+         r"(?:(?:编辑|责编|责任编辑)\s*[/::]\s*(?P<editor>" + NAME + r")\s*)?"
+         r"(?:(?:摄影|摄像|图片|图|文字|审核|校对|审校|初审|复审|终审)\s*[/::]\s*" + NAME + r"\s*)*$", "lift"),
     Rule("mood", r"^查看心情排行", "cut_tail"),
     # 2. The page's tail: related links, copyright, comments.
     Rule("related", r"^[【\[]?(?:相关焦点|相关阅读|相关新闻|相关链接|相关文章|相关报道|延伸阅读|推荐阅读|热点推荐|更多新闻)[】\]]?[::]?$", "cut_tail"),
@@ -77,7 +85,7 @@ LINE_RULES: tuple[Rule, ...] = (
     Rule("date-source-header", r"^" + DATE + r"\s+(?P<source_name>[^\s\d:][^\s:]{1,24})$", "lift"),
     Rule("date-alone", r"^" + DATE + r"$", "lift"),
     Rule("author-line", r"^[■□●◆▲]?\s*(?P<authors>(?:" + BYLINE_ROLE + r"\s*" + BYLINE_NAME + r"(?:[\s、,]+" + BYLINE_NAME + r")*\s*)+)$", "lift"),
-    Rule("byline", r"(?:发布时间|发布日期|发表时间|时间|日期|来源|信息来源|文章来源|作者|编辑|责任编辑|浏览次数|点击数|阅读次数)" + COLON, "byline"),
+    Rule("byline", r"(?:发布时间|发布日期|发表时间|时间|日期|来源于|来源|信息来源|文章来源|作者|编辑|责任编辑|浏览次数|点击数|阅读次数)" + COLON, "byline"),
     # 4. Seen in text extracted from news and government pages (benchmarks/extraction.py).
     Rule("reprint-notice", r"^(?:原创版权禁止商业转载|转载申请事宜|未经(?:本网)?授权[,，]?(?:禁止|不得)转载|转载请注明(?:出处|来源))", "drop"),
     Rule("follow-account", r"^(?:关注|扫码关注|欢迎关注)(?:微信)?(?:公众号|官方微信|微博)[::]", "drop"),
@@ -99,7 +107,7 @@ LINE_RULES: tuple[Rule, ...] = (
 BYLINE_KEYS: dict[str, str | None] = {
     "发布时间": "published", "发布日期": "published", "发表时间": "published",
     "时间": "published", "日期": "published",
-    "来源": "source_name", "信息来源": "source_name", "文章来源": "source_name",
+    "来源": "source_name", "来源于": "source_name", "信息来源": "source_name", "文章来源": "source_name",
     "作者": "authors", "编辑": "editor", "责任编辑": "editor",
     "浏览次数": None, "点击数": None, "阅读次数": None, "字号": None,
 }

@@ -49,12 +49,14 @@ def extract_html(
     body_selectors: tuple[str, ...] = (),
     prune_xpaths: tuple[str, ...] = (),
     meta_selectors: dict[str, str] | None = None,
+    fetched_at=None,
 ) -> Extracted:
-    """Main text and metadata of one decoded HTML page (see the module docstring for the cascade)."""
+    """Main text and metadata of one decoded HTML page (see the module docstring for the cascade);
+    ``fetched_at`` (a datetime) dates relative bylines (``3小时前``, ``昨天``)."""
     tree = parse_html(html)
     if tree is None:
         return Extracted(text="", body_from="unparseable")
-    meta = extract_meta(tree, url, meta_selectors=meta_selectors)
+    meta = extract_meta(tree, url, meta_selectors=meta_selectors, fetched=fetched_at)
     found = find_container(tree, tuple(body_selectors))
     attachments = attachment_links(tree, url, body=found[0] if found else None)
     text, body_from = body_text(html, tree, found, url, tuple(prune_xpaths))

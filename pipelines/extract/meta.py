@@ -25,10 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..dates import parse_date, url_date
+from ..dates import china_time, china_today, parse_date, relative_date, url_date
 from ..htmltree import compile_selector, node_text
-from ..metadata import Metadata
-from .title import page_title, squash as _squash
+from ..metadata import Metadata, credit_names, is_role_word
+from .title import is_site_name, page_subtitle, page_title, split_headline, squash as _squash
 
 __all__ = ["extract_meta", "plausible_name"]
 
@@ -62,15 +62,16 @@ _REPORTER_RE = re.compile(
     r"(?<![小])(?P<role>记者|通讯员)[ \t]*[:：]?[ \t]*(?P<names>(?:[\u4e00-\u9fff·]{2,4}(?:[、，, ]+|(?=[）)\s/|]|$)))+)(?![ \t、，,]*摄)")
 #: Words that make a 2-4 character run a phrase or an organisation, not a person
 #: ("记者了解到", "记者在现场", "本报编辑部"); checked as prefix, infix or suffix.
-_NOT_NAME = re.compile(r"编辑|责任|记者|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
-                       r"中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
+_NOT_NAME = re.compile(r"编辑|责任|记者|通讯员|作者|来源|责编|训练|整合|综合|摄影|供稿|实习|编译|了解|获悉|采访|看到|注意|发现|走进|来到|报道|表示|介绍|"
+                       r"分享|微信|微博|中心|网|科技|公司|集团|传媒|^[在从对向据于为]|[报社台站部院局委厅处办]$")
 _WS = re.compile(r"\s+")
 
 
 def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str] | None = None,
-                 today: dt.date | None = None) -> Metadata:
-    """The metadata of a parsed page (an ``lxml.html`` document); reads the tree, never edits it."""
-    today = today or dt.date.today()
+                 today: dt.date | None = None, fetched: dt.datetime | None = None) -> Metadata:
+    """The metadata of a parsed page (an ``lxml.html`` document); reads the tree, never edits it.
+    ``fetched`` (when the page was fetched) dates a byline that says ``3小时前`` or ``昨天``."""
+    today = today or (china_time(fetched).date() if fetched else china_today())
     meta = Metadata()
     heads = _head_metas(tree)
     lines = None  # page text lines, computed only when a byline search is needed
@@ -100,11 +101,22 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
         found = page_title(tree, heads)
         if found:
             meta.offer("title", *found)
+    if meta.title:
+        # text only, the 副题 apart: "主题<div>——副题</div>" is title and subtitle
+        title, subtitle = split_headline(meta.title)
+        if title != meta.title:
+            how = meta.provenance["title"]
+            meta.title = title
+            meta.offer("subtitle", subtitle, f"{how}:副题")
+        if not meta.has("subtitle"):
+            found = page_subtitle(tree, meta.title)
+            if found:
+                meta.offer("subtitle", *found)
     headline_at = _headline_index(page_lines(), meta.title)
 
     # published
     if not meta.has("published"):
-        found = _published(tree, heads, page_lines(), headline_at, url, today)
+        found = _published(tree, heads, page_lines(), headline_at, url, today, fetched)
         if found:
             meta.offer("published", *found)
 
@@ -128,8 +140,8 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
     # editor
     if not meta.has("editor"):
         found = _labelled(page_lines(), headline_at, _EDITOR_RE, anywhere=True)
-        if found:
-            meta.offer("editor", _names(found)[0] if _names(found) else found, "byline:责任编辑")
+        if found and _names(found):
+            meta.offer("editor", _names(found)[0], "byline:责任编辑")
         elif plausible_name(heads.get("editor")):
             meta.offer("editor", heads.get("editor").strip(), "meta[name=editor]")
 
@@ -166,7 +178,7 @@ def _headline_index(lines: list[str], title: str | None) -> int:
     return 0
 
 
-def _published(tree, heads, lines, headline_at, url, today) -> tuple[dt.date, str] | None:
+def _published(tree, heads, lines, headline_at, url, today, fetched=None) -> tuple[dt.date, str] | None:
     """(date, where it was found) of the page, most trusted source first."""
     window = lines[headline_at: headline_at + 12] if lines else []
     # 成文日期 first (see _LABELLED_DATE)
@@ -186,11 +198,29 @@ def _published(tree, heads, lines, headline_at, url, today) -> tuple[dt.date, st
         date = parse_date(line, today)
         if date:
             return date, "byline:date"
+        found = _relative(line, fetched)
+        if found:
+            return found
     found = url_date(url, today)
     if found:
         return found
     date = _htmldate(tree, url, today)
     return (date, "htmldate") if date else None
+
+
+#: A line whose relative date is the page's: a labelled one, or a short byline line
+#: ("3天前，他来到…" in a first paragraph is the report's, not the page's date).
+_BYLINE_WORDS = re.compile(r"发布|时间|日期|来源|作者|编辑|记者|浏览|阅读")
+
+
+def _relative(line: str, fetched: dt.datetime | None) -> tuple[dt.date, str] | None:
+    if fetched is None or len(line) > 80 or (len(line) > 30 and not _BYLINE_WORDS.search(line)):
+        return None
+    found = relative_date(line, fetched)
+    if not found:
+        return None
+    date, words = found
+    return date, f"byline:relative:{words}@{china_time(fetched):%Y-%m-%dT%H:%M%z}"
 
 
 def _labelled_date(lines, rx, today) -> dt.date | None:
@@ -213,7 +243,18 @@ def _htmldate(tree, url, today) -> dt.date | None:
                           max_date=today.isoformat())
     except Exception:  # htmldate raises on odd trees; a missing date is not an error
         return None
-    return parse_date(found, today) if found else None
+    date = parse_date(found, today) if found else None
+    return date if date and _printed(tree, url, date) else None
+
+
+def _printed(tree, url, date: dt.date) -> bool:
+    """The page or its URL prints ``date``: htmldate also answers with a day the page never
+    names (seen: the machine's yesterday for a page whose one date lies after China's today)."""
+    from lxml import etree
+
+    source = (url or "") + etree.tostring(tree, encoding="unicode")
+    y, m, d = date.year, date.month, date.day
+    return bool(re.search(rf"{y}\s*[-/.年]\s*0?{m}\s*[-/.月]\s*0?{d}(?!\d)|{y}{m:02d}{d:02d}", source))
 
 
 # --- people and sources ----------------------------------------------------------------------
@@ -224,13 +265,16 @@ def plausible_name(value: str | None) -> bool:
     if not value:
         return False
     value = value.strip()
+    if is_role_word(value):
+        return False
     if not re.fullmatch(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff]{1,8}", value):
         return False
     return not _NOT_NAME.search(value)
 
 
 def _names(found: str) -> list[str]:
-    return [n for n in re.split(r"[、，,\s]+", found) if plausible_name(n)]
+    """The people a credit names (labels out, several names after one label split)."""
+    return [n for n in credit_names(found) if plausible_name(n)]
 
 
 def _authors(heads, lines, headline_at, editor: str | None) -> tuple[list[str], str] | None:
@@ -338,5 +382,7 @@ def _accept(meta: Metadata, key: str, value: str, source: str, today: dt.date) -
             meta.offer(key, names if key == "authors" else names[0], source)
     elif key == "source_name":
         meta.offer(key, _strip_label(re.sub(r"^.*?[:：]\s*", "", value).strip()), source)
-    elif key == "title":
-        meta.offer(key, value, source)
+    elif key == "title" and not is_site_name(value):  # a logo's <h1>: the page's own title search decides
+        title, subtitle = split_headline(value)
+        meta.offer(key, title, source)
+        meta.offer("subtitle", subtitle, f"{source}:副题")

@@ -21,7 +21,7 @@ _DOC_COLUMNS = [
     "doc_id", "origin", "site", "url", "seed_file", "parent_url", "title", "original_title",
     "published", "source_name", "authors", "editor", "summary", "text", "text_original",
     "script", "tokens", "keywords", "provenance", "content_hash", "fetched_at", "run_id",
-    "loaded_at",
+    "loaded_at", "subtitle",
 ]
 _DOC_SCHEMA = pa.schema(
     [
@@ -81,7 +81,7 @@ class Documents(Connection):
                 "script": d.script, "tokens": list(d.tokens), "keywords": list(d.keywords),
                 "provenance": json.dumps(d.provenance, ensure_ascii=False, sort_keys=True),
                 "content_hash": hashes[d.doc_id], "fetched_at": d.fetched_at, "run_id": d.run_id,
-                "loaded_at": now,
+                "loaded_at": now, "subtitle": d.subtitle,
             }
             for name in _DOC_COLUMNS:
                 rows[name].append(values[name])

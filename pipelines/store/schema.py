@@ -182,7 +182,12 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
     """
     ALTER TABLE crawl_runs ADD COLUMN mirror VARCHAR;
     """,
-    # 7 -> 8: the record of `djcrawl export`, which `--new` reads (pipelines/store/exports.py).
+    # 7 -> 8: the 引题 / 副题 printed with a headline, apart from the title. Rows stored
+    # before keep the title they had (the subtitle is found again by `djcrawl reprocess`).
+    """
+    ALTER TABLE documents ADD COLUMN subtitle VARCHAR;
+    """,
+    # 8 -> 9: the record of `djcrawl export`, which `--new` reads (pipelines/store/exports.py).
     exports.MIGRATION,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
