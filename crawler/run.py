@@ -64,8 +64,12 @@ class _OneLineErrors(logging.Filter):
         if record.name == "scrapy.downloadermiddlewares.retry" and "Gave up retrying" in str(record.msg):
             return False
         if record.exc_info or record.exc_text:
+            message = record.getMessage()
+            if record.name == "scrapy.downloadermiddlewares.robotstxt":
+                # Scrapy names the page that asked; it is the site's robots.txt that failed
+                message = f"robots.txt not read, the page is fetched as allowed: {message}"
             record.exc_info, record.exc_text = None, None
-            record.msg, record.args = f"{record.getMessage()} (run with --debug for the traceback)", ()
+            record.msg, record.args = f"{message} (run with --debug for the traceback)", ()
         return True
 
 
@@ -105,11 +109,17 @@ def run_crawl(settings, *, on_started=None, debug: bool = False) -> CrawlResult:
     # started before Scrapy sets up its log, whose handler then writes above the table
     with live:
         process = CrawlerProcess(settings)
-        if not debug:
-            for handler in logging.root.handlers:
-                handler.addFilter(_OneLineErrors())
         crawler = holder["crawler"] = process.create_crawler(DjSpider)
         failures = []
+        if not debug:
+            # on the handler Scrapy installs when the crawl starts (it replaces the first one)
+            one_line = _OneLineErrors()
+
+            def quiet_log():
+                for handler in logging.root.handlers:
+                    handler.addFilter(one_line)
+
+            crawler.signals.connect(quiet_log, signal=signals.engine_started)
         if on_started is not None:
             # a strong reference: Scrapy's signals hold their receivers weakly
             crawler.signals.connect(on_started, signal=signals.engine_started)
