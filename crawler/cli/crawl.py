@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -41,9 +42,14 @@ def summary(site_names: list[str], store, run_id: str, stats: dict) -> str:
     counts = store.run_counts(run_id)
     documents = store.documents_of_run(run_id)
     width = max((len(s) for s in site_names), default=4)
-    lines = [_site_line(outcomes.site_state(stats, site), width, documents.get(site, 0),
-                        counts.get((site, "skipped-known"), 0)) for site in site_names]
     run = store.get_run(run_id) or {}
+    cut = EXIT_CODES.get(run.get("status")) == 130
+    lines = []
+    for site in site_names:
+        state = outcomes.site_state(stats, site)
+        if cut and state.state != "ok":  # not failed: stopped before it could say
+            state = dataclasses.replace(state, state="stopped")
+        lines.append(_site_line(state, width, documents.get(site, 0), counts.get((site, "skipped-known"), 0)))
     lines.append(f"run {run_id}: {run.get('status')}, {run.get('pages_fetched', 0)} pages fetched, "
                  f"{run.get('article_pages_fetched', 0)} article pages, {run.get('documents_new', 0)} new, "
                  f"{run.get('documents_updated', 0)} updated and "
