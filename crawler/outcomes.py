@@ -153,7 +153,7 @@ class SiteState:
 
 
 #: reasons that show a site's lists gave article links (fetched, known, or cut by --max-pages)
-_YIELDED = ("skipped-known", "epaper-issue-known", "max-pages-reached", "retry-failed")
+_YIELDED = ("document", "skipped-known", "epaper-issue-known", "max-pages-reached", "retry-failed")
 #: non-error reasons worth naming in a site's summary line
 _WORTH_SEEING = ("list-without-articles", "selector-stale", "list-unreadable", "list-failed", "article-incomplete",
                  "robots-disallowed", "gave-up", "retry-failed", "max-pages-reached")

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.page import Page
 from pipelines.seeds import load_seed_dir
 from pipelines.store import SCHEMA_VERSION, Store, StoreError
 from pipelines.store import macros
@@ -208,7 +209,7 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
         assert store.get_page(attachment).parent_url == article
     assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
     # nothing else changed: the three columns at the end of pages, the record of macros.sql,
-    # schema 6, and schema 7's mirror column of crawl_runs are all that is new
+    # schema 6, schema 7's mirror column of crawl_runs and schema 8's fetch_failures are all that is new
     columns, rows = after["rows"].pop("crawl_runs")
     assert columns == before["rows"]["crawl_runs"][0] + ["mirror"]
     assert rows == [(*r, None) for r in before["rows"].pop("crawl_runs")[1]]
@@ -216,8 +217,10 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
     assert columns == before["rows"]["pages"][0] + ["parent_url", "part_of", "part_no"]
     assert rows == before["rows"].pop("pages")[1]
     assert after["rows"].pop("store_macros")[1]
+    assert after["rows"].pop("fetch_failures")[1] == []  # schema 8's table, empty
     versions = after["rows"]["schema_version"][1]
-    assert [v for v, _ in versions] == [1, 2, 3, 4, 5, 6, 7] and versions[:5] == before["rows"]["schema_version"][1]
+    assert [v for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1))
+    assert versions[:5] == before["rows"]["schema_version"][1]
     after["rows"].pop("schema_version"), before["rows"].pop("schema_version")
     assert after == before
 
@@ -231,12 +234,36 @@ def test_migration_7_marks_no_earlier_run_as_a_mirror_run_and_new_runs_say_which
                    VALUES ('r1', now(), now(), 'finished', ['spp'], 3)""")
     con.close()
     with Store(old) as store:
-        assert store.schema_version == SCHEMA_VERSION == 7
+        assert store.schema_version == SCHEMA_VERSION
         assert store.get_run("r1")["mirror"] is None and store.get_run("r1")["pages_fetched"] == 3
         store.start_run("r2", ["spp"], mirror="http://127.0.0.1:8123")
         store.start_run("r3", ["spp"])
         assert store.get_run("r2")["mirror"] == "http://127.0.0.1:8123"
         assert store.get_run("r3")["mirror"] is None
+
+
+def test_migration_8_keeps_failed_article_fetches_until_the_article_is_stored(tmp_path):
+    old = tmp_path / "v7.duckdb"
+    con = build(old, 5)
+    for step in (5, 6):
+        con.execute(MIGRATIONS[step])
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [step + 1])
+    con.close()
+    url, other = "https://www.spp.gov.cn/a/t1.shtml", "https://www.spp.gov.cn/a/t2.shtml"
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.record_fetch_failures([(url, "spp", "http-500"), (other, "spp", "error-TimeoutError")],
+                                           "r1", limit=2) == []
+        assert store.failed_fetches(limit=2) == [(url, "spp", 1), (other, "spp", 1)]
+        # the second failed run reaches the limit: said once, then never asked again
+        assert store.record_fetch_failures([(url, "spp", "http-503")], "r2", limit=2) == [(url, "spp")]
+        assert store.failed_fetches(limit=2) == [(other, "spp", 1)]
+        # an article stored since is forgotten
+        store.put_pages([Page(url=other, site="spp", kind="article", status=200, body=b"<html></html>")])
+        assert store.failed_fetches(limit=2) == []
+        store.record_fetch_failures([], "r3", limit=2)
+        (left,), = store.query("SELECT count(*) FROM fetch_failures WHERE url = ?", [other])[1]
+        assert left == 0
 
 
 def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():
