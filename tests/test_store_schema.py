@@ -209,7 +209,8 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
         assert store.get_page(attachment).parent_url == article
     assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
     # nothing else changed: the three columns at the end of pages, the record of macros.sql,
-    # schema 6, schema 7's mirror column of crawl_runs and schema 8's fetch_failures are all that is new
+    # schema 6, schema 7's mirror column of crawl_runs, the empty exports table and the empty
+    # fetch_failures table are all that is new
     columns, rows = after["rows"].pop("crawl_runs")
     assert columns == before["rows"]["crawl_runs"][0] + ["mirror"]
     assert rows == [(*r, None) for r in before["rows"].pop("crawl_runs")[1]]
@@ -217,7 +218,8 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
     assert columns == before["rows"]["pages"][0] + ["parent_url", "part_of", "part_no"]
     assert rows == before["rows"].pop("pages")[1]
     assert after["rows"].pop("store_macros")[1]
-    assert after["rows"].pop("fetch_failures")[1] == []  # schema 8's table, empty
+    assert after["rows"].pop("exports")[1] == []
+    assert after["rows"].pop("fetch_failures")[1] == []  # schema 9's table, empty
     versions = after["rows"]["schema_version"][1]
     assert [v for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1))
     assert versions[:5] == before["rows"]["schema_version"][1]
@@ -272,3 +274,23 @@ def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():
     patterns = {tomllib.loads(p.read_text(encoding="utf-8"))["article"].get("part_url", "{stem}_{n}.{ext}")
                 for p in (ROOT / "seeds" / "sites").glob("*.toml")}
     assert patterns <= {"{stem}_{n}.{ext}", "{stem}-{n}.{ext}"}
+
+
+def test_the_exports_migration_gives_an_older_file_an_empty_record_it_exports_into(corpus, tmp_path):
+    from pipelines.store import exports
+
+    old = tmp_path / "v7.duckdb"
+    step = MIGRATIONS.index(exports.MIGRATION)  # the version before it
+    con = build(old, 5)
+    for target in range(6, step + 1):  # the later steps are SQL
+        con.execute(MIGRATIONS[target - 1])
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [target])
+    copy_tables(con, corpus)
+    (documents,), = con.execute("SELECT count(*) FROM documents").fetchall()
+    con.close()
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.export_history() == []
+        result = store.export_documents(tmp_path / "all.jsonl", "jsonl", new=True)
+        assert result.documents == documents > 0 and result.after is None
+        assert [h["documents"] for h in store.export_history()] == [documents]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..index.fingerprint import lsh_buckets, text_signature
-from . import macros
+from . import exports, macros
 from .connection import Connection, StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare", "version"]
@@ -99,7 +99,7 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
         run_id                VARCHAR PRIMARY KEY,
         started_at            TIMESTAMP NOT NULL,
         finished_at           TIMESTAMP,
-        status                VARCHAR NOT NULL,  -- 'running', 'finished', 'interrupted', 'failed' ('partial' since 8)
+        status                VARCHAR NOT NULL,  -- 'running', 'finished', 'interrupted', 'failed' ('partial' since 9)
         sites                 VARCHAR[],
         pages_fetched         BIGINT DEFAULT 0,
         article_pages_fetched BIGINT DEFAULT 0,
@@ -182,7 +182,9 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
     """
     ALTER TABLE crawl_runs ADD COLUMN mirror VARCHAR;
     """,
-    # 7 -> 8: article fetches that failed (a 5xx, a timeout, a reset connection): a failed
+    # 7 -> 8: the record of `djcrawl export`, which `--new` reads (pipelines/store/exports.py).
+    exports.MIGRATION,
+    # 8 -> 9: article fetches that failed (a 5xx, a timeout, a reset connection): a failed
     # page leaves no row in `pages`, and a later run's list walk may never reach its link
     # again, so the URL is kept here and asked for again by the next runs, up to a limit.
     # A row goes once the article is stored; `attempts` counts the runs that failed it.
