@@ -244,7 +244,7 @@ def test_migration_7_marks_no_earlier_run_as_a_mirror_run_and_new_runs_say_which
         assert store.get_run("r3")["mirror"] is None
 
 
-def test_migration_8_keeps_failed_article_fetches_until_the_article_is_stored(tmp_path):
+def test_migration_9_keeps_failed_article_fetches_until_the_article_is_stored(tmp_path):
     old = tmp_path / "v7.duckdb"
     con = build(old, 5)
     for step in (5, 6):
