@@ -1,5 +1,9 @@
 """``djcrawl crawl``, ``demo`` and ``sites``: crawl the configured sites, list their configs
-(``sites --health``: crawler/cli/health.py)."""
+(``sites --health``: crawler/cli/health.py).
+
+A crawl ends with a line a site and an exit code read from its run's status
+(:data:`EXIT_CODES`, documented in ``djcrawl crawl --help`` and the README), so cron and
+systemd can tell a run that reached nothing from one that went well."""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ __all__ = ["cmd_crawl", "cmd_demo", "cmd_sites", "summary", "EXIT_CODES", "DEMO_
 
 #: What ``crawl`` and ``demo`` exit with, by the run's ``crawl_runs.status`` (1: an error
 #: before or instead of crawling, one line on stderr; 2: a usage mistake, from argparse).
+#: A run still ``running`` once the engine is back was stopped by a second Ctrl-C (Scrapy's
+#: forced stop), before it could close its row; the next run marks it interrupted.
 EXIT_CODES = {"finished": 0, "partial": 3, "failed": 4, "interrupted": 130, "running": 130}
 
 #: Where the demo and other mirror runs write unless --db names a file: never the default
@@ -163,6 +169,8 @@ def cmd_demo(args) -> int:
     _refuse_mixing(db, mirrored=True)
     with mirror(len(names)) as mirror_url:
         code, _run_id = _crawl(db, names, mirror_url=mirror_url, debug=getattr(args, "debug", False))
+    if code == EXIT_CODES["interrupted"]:
+        return code  # Ctrl-C stops the demo, not only its crawl
     with Store(db) as store, status("loading the seed reports"):
         seeds = load_seed_dir(store)  # the packaged seed reports
         r = seeds.result
