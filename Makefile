@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-DB     ?= data/djcrawl.duckdb
+DB     ?= data/demo.duckdb
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test install clean-venv
@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The main job on the embedded default: crawl the offline mirror of every configured site
-# (served on 127.0.0.1), load the seed reports, and show what was stored.
+# (served on 127.0.0.1), load the seed reports, and show what was stored. Into its own file:
+# data/djcrawl.duckdb is for crawls of the real sites only.
 run: $(STAMP)
 	$(VENV)/bin/djcrawl demo --db $(DB)
 

@@ -8,8 +8,11 @@ pipeline has written its last batch. Other components find it with
 conditional-request middleware need to know of earlier runs.
 
 :class:`RunRecorder` writes the run's ``crawl_runs`` row: ``running`` when the spider
-opens (with ``mirror``, the ``DJ_MIRROR_URL`` it went through), ``finished`` or
-``interrupted`` with its totals and per-site, per-reason counts when it closes.
+opens (with ``mirror``, the ``DJ_MIRROR_URL`` it went through); when it closes, its totals,
+per-site, per-reason counts and a status that says how it went: ``finished`` (every site
+gave articles), ``partial`` (some sites failed, gave nothing, or lost a list page),
+``failed`` (nothing reached) or ``interrupted``. It also keeps the articles whose fetch
+failed (``fetch_failures``), for the next runs to ask for again.
 """
 
 from __future__ import annotations
@@ -66,7 +69,9 @@ class StoreExtension:
         --max-pages, or a list page failed. Then older list pages can hold articles never
         fetched, and a list must not stop at its first all-known page."""
         status, reasons = self.store.last_run_of_site(site, exclude_run=run_id)
-        return status is not None and (status != "finished" or bool(reasons & {"max-pages-reached", "list-failed"}))
+        # a 'partial' run walked this site's lists to the end unless it says otherwise below
+        return status is not None and (status not in ("finished", "partial")
+                                       or bool(reasons & {"max-pages-reached", "list-failed"}))
 
 
 class RunRecorder:
@@ -75,6 +80,9 @@ class RunRecorder:
     def __init__(self, crawler):
         self.crawler = crawler
         self.run_id = crawler.settings.get("DJ_RUN_ID") or new_run_id()
+        self.retry_limit = crawler.settings.getint("DJ_RETRY_FAILED")
+        #: (url, site, reason) of the articles whose fetch failed in this run
+        self.failed_articles: list[tuple[str, str, str]] = []
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -92,14 +100,29 @@ class RunRecorder:
         self.store.start_run(self.run_id, sorted(spider.configs),
                              mirror=self.crawler.settings.get("DJ_MIRROR_URL") or None)
 
+    def articles_to_ask_again(self) -> list[tuple[str, str, int]]:
+        """``(url, site, failed runs)`` of the articles earlier runs failed to fetch, still under
+        ``DJ_RETRY_FAILED``."""
+        return self.store.failed_fetches(self.retry_limit) if self.retry_limit > 1 else []
+
+    def article_failed(self, url: str, site: str, reason: str) -> None:
+        self.failed_articles.append((url, site, reason))
+
     def spider_closed(self, spider, reason) -> None:
         # item pipelines have closed (and written their last batch) before this signal
         stats = self.crawler.stats
+        gave_up = self.store.record_fetch_failures(self.failed_articles, self.run_id, max(self.retry_limit, 1))
+        for _url, site in gave_up:
+            outcomes.count(stats, site, "gave-up")
         totals = {name: stats.get_value(outcomes.total_key(name), 0) for name in outcomes.TOTALS}
         counts = {}
         for key, value in stats.get_stats().items():
             parsed = outcomes.parse_count_key(key)
             if parsed:
                 counts[parsed] = value
-        status = "finished" if reason == "finished" else "interrupted"
+        if reason == "finished":
+            everything = stats.get_stats()
+            status = outcomes.run_status(outcomes.site_state(everything, site) for site in sorted(spider.configs))
+        else:
+            status = "interrupted"
         self.store.finish_run(self.run_id, status, totals, counts)

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Outcome", "OUTCOMES", "CATEGORIES", "outcome", "category", "count", "count_key", "parse_count_key",
-           "total_key", "site_key", "TOTALS", "COUNT_PREFIX"]
+           "total_key", "site_key", "TOTALS", "COUNT_PREFIX", "SiteState", "site_state", "run_status",
+           "retriable"]
 
 CATEGORIES = ("document", "not-article", "skipped", "list", "error")
 
@@ -60,6 +61,9 @@ OUTCOMES: dict[str, Outcome] = {o.reason: o for o in (
     Outcome("max-pages-reached", "list", "the site reached --max-pages: the rest waits for the next run"),
     Outcome("list-failed", "list", "a list page failed: the next run walks the whole list again"),
     Outcome("article-incomplete", "list", "a later page of a multi-page article failed; the pages fetched were kept"),
+    Outcome("retry-failed", "list", "an article whose fetch failed in an earlier run (5xx, timeout, reset), asked "
+                                    "for again whatever the list walk does (up to DJ_RETRY_FAILED runs)"),
+    Outcome("gave-up", "list", "an article that failed in DJ_RETRY_FAILED runs: not asked for again"),
     Outcome("redirect-loop", "error", "redirects that come back to where they started"),
     Outcome("blocked", "error", "an anti-bot answer (JavaScript challenge, captcha or slider page, cookie wall; "
                                 "pipelines.blocked): not retried, not stored"),
@@ -119,3 +123,70 @@ def count(stats, site: str, reason: str, n: int = 1) -> None:
         stats.inc_value(total_key("errors"), n)
         stats.inc_value(site_key(site, "errors"), n)
     stats.inc_value(count_key(site, reason), n)
+
+
+def retriable(reason: str) -> bool:
+    """Whether a failed article is worth asking for again on the next runs: a server error,
+    a timeout or a broken connection may pass; a 404, a 403 or an anti-bot wall will not."""
+    if reason.startswith("error-"):
+        return True
+    if reason.startswith("http-") and reason[5:].isdigit():
+        status = int(reason[5:])
+        return status >= 500 or status in (408, 429)
+    return False
+
+
+@dataclass(frozen=True)
+class SiteState:
+    """How one site's crawl went, read from the run's stats.
+
+    ``state``: ``ok`` (its lists gave articles, fetched or known, and no list page failed),
+    ``partial`` (articles, but a list page failed), ``empty`` (pages fetched, or skipped on
+    purpose, but no article link found), ``failed`` (no article link, and errors: nothing
+    reached); ``reasons``: the counts worth a look (errors and list trouble), largest first."""
+
+    site: str
+    state: str
+    pages: int
+    errors: int
+    reasons: tuple[tuple[str, int], ...]
+
+
+#: reasons that show a site's lists gave article links (fetched, known, or cut by --max-pages)
+_YIELDED = ("document", "skipped-known", "epaper-issue-known", "max-pages-reached", "retry-failed")
+#: non-error reasons worth naming in a site's summary line
+_WORTH_SEEING = ("list-without-articles", "selector-stale", "list-unreadable", "list-failed", "article-incomplete",
+                 "robots-disallowed", "gave-up", "retry-failed", "max-pages-reached")
+
+
+def site_state(stats: dict, site: str) -> SiteState:
+    """The :class:`SiteState` of ``site`` from a crawl's stats (``crawler.stats.get_stats()``)."""
+    prefix = f"{COUNT_PREFIX}{site}/"
+    counts = {k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix)}
+    pages = stats.get(site_key(site, "pages_fetched"), 0)
+    errors = stats.get(site_key(site, "errors"), 0)
+    yielded = stats.get(site_key(site, "article_pages_fetched"), 0) or any(counts.get(r) for r in _YIELDED)
+    if yielded:
+        state = "partial" if counts.get("list-failed") else "ok"
+    else:
+        state = "failed" if errors else "empty"
+    worth = [(r, n) for r, n in counts.items() if n and (r in _WORTH_SEEING or _is_error(r))]
+    return SiteState(site, state, pages, errors, tuple(sorted(worth, key=lambda rn: (-rn[1], rn[0]))))
+
+
+def _is_error(reason: str) -> bool:
+    try:
+        return category(reason) == "error"
+    except KeyError:
+        return False
+
+
+def run_status(states) -> str:
+    """``crawl_runs.status`` of a run that ran to its end: ``finished`` when every site is ok,
+    ``failed`` when no site gave anything and no page was fetched, else ``partial``."""
+    states = list(states)
+    if all(s.state == "ok" for s in states):
+        return "finished"
+    if all(s.state in ("failed", "empty") for s in states) and not sum(s.pages for s in states):
+        return "failed"
+    return "partial"

@@ -8,11 +8,13 @@ stops the crawl before any request, and the store's one-line error is raised her
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from dataclasses import dataclass, field
 
 from pipelines.errors import DjcrawlError
 
+from . import outcomes
 from .settings import from_env
 
 __all__ = ["crawl_settings", "run_crawl", "CrawlResult", "mirror"]
@@ -53,24 +55,77 @@ class CrawlResult:
     stats: dict = field(default_factory=dict)
 
 
-def run_crawl(settings, *, on_started=None) -> CrawlResult:
+class _OneLineErrors(logging.Filter):
+    """Scrapy's log, as a cron log wants it: a download error is the spider's one line (site,
+    URL, reason), so the retry middleware's own line for it goes; any other record keeps its
+    message and loses its traceback (``--debug`` keeps everything)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "scrapy.downloadermiddlewares.retry" and "Gave up retrying" in str(record.msg):
+            return False
+        if record.exc_info or record.exc_text:
+            message = record.getMessage()
+            if record.name == "scrapy.downloadermiddlewares.robotstxt":
+                # Scrapy names the page that asked; it is the site's robots.txt that failed
+                message = f"robots.txt not read, the page is fetched as allowed: {message}"
+            record.exc_info, record.exc_text = None, None
+            record.msg, record.args = f"{message} (run with --debug for the traceback)", ()
+        return True
+
+
+def _progress_rows(holder: dict):
+    """Per site: pages fetched, article pages, documents, errors; then the run's totals."""
+    def rows():
+        crawler = holder.get("crawler")
+        spider = getattr(crawler, "spider", None)
+        stats = getattr(crawler, "stats", None)
+        if spider is None or stats is None:
+            return []
+        sites = sorted(spider.configs)
+        get = stats.get_value
+        out = [(site, get(outcomes.site_key(site, "pages_fetched"), 0),
+                get(outcomes.site_key(site, "article_pages_fetched"), 0),
+                get(outcomes.count_key(site, "document"), 0), get(outcomes.site_key(site, "errors"), 0))
+               for site in sites]
+        out.append(("all", *(sum(r[i] for r in out) for i in range(1, 5))))
+        return out
+    return rows
+
+
+def run_crawl(settings, *, on_started=None, debug: bool = False) -> CrawlResult:
     """Run the spider with ``settings`` until it finishes; ``on_started()`` is called once the
-    engine runs (the database is open and locked by then)."""
+    engine runs (the database is open and locked by then). With ``DJ_PROGRESS`` and stderr
+    on a terminal, a live table of the crawl is drawn meanwhile."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from .extensions import RunRecorder, StoreExtension
+    from .progress import LiveProgress
     from .spiders.djcrawl import DjSpider
 
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(DjSpider)
-    failures = []
-    if on_started is not None:
-        # a strong reference: Scrapy's signals hold their receivers weakly
-        crawler.signals.connect(on_started, signal=signals.engine_started)
-    deferred = process.crawl(crawler)
-    deferred.addErrback(failures.append)
-    process.start()
+    holder: dict = {}
+    live = LiveProgress("crawling", ("site", "pages", "article pages", "documents", "errors"),
+                        _progress_rows(holder), enabled=None if settings.getbool("DJ_PROGRESS") else False)
+    # started before Scrapy sets up its log, whose handler then writes above the table
+    with live:
+        process = CrawlerProcess(settings)
+        crawler = holder["crawler"] = process.create_crawler(DjSpider)
+        failures = []
+        if not debug:
+            # on the handler Scrapy installs when the crawl starts (it replaces the first one)
+            one_line = _OneLineErrors()
+
+            def quiet_log():
+                for handler in logging.root.handlers:
+                    handler.addFilter(one_line)
+
+            crawler.signals.connect(quiet_log, signal=signals.engine_started)
+        if on_started is not None:
+            # a strong reference: Scrapy's signals hold their receivers weakly
+            crawler.signals.connect(on_started, signal=signals.engine_started)
+        deferred = process.crawl(crawler)
+        deferred.addErrback(failures.append)
+        process.start()
     with contextlib.suppress(RuntimeError):  # never built when the crawl failed before its extensions
         store = crawler.get_extension(StoreExtension)
         if store is not None:

@@ -66,8 +66,13 @@ DJ_WORKERS = from_env("DJ_WORKERS", _cores())
 #: seed reports) reaches this; a page under it stays in ``pages`` with reason
 #: ``irrelevant``. 0 keeps every article.
 DJ_MIN_RELEVANCE = from_env("DJ_MIN_RELEVANCE", 0.0)
-#: Print a line on stderr when a site's last request is done (``djcrawl crawl`` sets it).
+#: Draw the live progress of the crawl (pages, documents, errors per site) on stderr when
+#: stderr is a terminal; never in a log file (``djcrawl crawl`` and ``demo`` set it).
 DJ_PROGRESS = from_env("DJ_PROGRESS", False)
+#: An article whose fetch failed (a 5xx, 408/429, a timeout, a reset connection) is asked
+#: for again by the next runs, whatever their list walks reach, until it has failed in this
+#: many runs (counted ``gave-up``); 0 or 1 = never asked again.
+DJ_RETRY_FAILED = from_env("DJ_RETRY_FAILED", 3)
 #: Log level of ``djcrawl crawl`` (``scrapy crawl`` uses LOG_LEVEL below).
 DJ_LOG_LEVEL = from_env("DJ_LOG_LEVEL", "WARNING")
 

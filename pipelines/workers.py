@@ -27,12 +27,14 @@ the pool; on Linux they are killed if the parent dies without doing so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -108,6 +110,21 @@ def make(job: Job, model: RelevanceModel | None = None) -> Made:
     return Made(outcome, index_entry(outcome, model) if model is not None else None)
 
 
+@contextlib.contextmanager
+def _stops_ignored():
+    """SIGINT and SIGTERM ignored in this process while the block runs (main thread only,
+    where Python allows setting handlers; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def _die_with_parent(parent: int | None) -> None:
     if sys.platform.startswith("linux"):
         try:
@@ -151,8 +168,7 @@ class WorkerPool:
         dictionaries while the first requests are under way; in-process, load them here."""
         if self.workers:
             self._pool = self._new_pool()
-            for _ in range(self.workers):
-                self._pool.submit(int)
+            self._spawn(self._pool)
         else:
             get_normalizer()
             self._model = model_of(self.seeds)
@@ -163,11 +179,21 @@ class WorkerPool:
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up,
                                    initargs=(self.seeds, os.getpid()))
 
+    def _spawn(self, pool: ProcessPoolExecutor) -> None:
+        """Start every worker of ``pool`` now, with Ctrl-C and SIGTERM ignored from birth: a
+        worker that got one while still importing (before its initializer ignores them)
+        would die printing a traceback. A spawned process keeps the ignored dispositions it
+        was started with, and Python then installs no KeyboardInterrupt handler."""
+        with _stops_ignored():
+            for _ in range(self.workers):
+                pool.submit(int)
+
     def _restart(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:  # the first job to notice starts the new pool
             logger.warning("a document worker died; starting a new one")
             broken.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
+            self._spawn(self._pool)
             if self.on_restart is not None:
                 self.on_restart()
 

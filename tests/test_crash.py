@@ -193,7 +193,7 @@ def test_ctrl_c_stops_djcrawl_crawl_with_its_summary_and_a_failing_exit(tmp_path
         crawl.signal(signal.SIGINT)
         wait_until(lambda: crawl.saw(STOPPING) or not crawl.running(), what="the engine to stop")
         gate.open()
-        assert crawl.wait() == 1
+        assert crawl.wait() == 130  # interrupted (README, "Exit codes")
     assert not crawl.lines, crawl.lines
     assert ": interrupted," in crawl.stdout, crawl.stdout
     state = stored(db)

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.page import Page
 from pipelines.seeds import load_seed_dir
 from pipelines.store import SCHEMA_VERSION, Store, StoreError
 from pipelines.store import macros
@@ -208,7 +209,8 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
         assert store.get_page(attachment).parent_url == article
     assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
     # nothing else changed: the three columns at the end of pages, the record of macros.sql,
-    # schema 6, schema 7's mirror column of crawl_runs and the empty exports table are all that is new
+    # schema 6, schema 7's mirror column of crawl_runs, the empty exports table and the empty
+    # fetch_failures table are all that is new
     columns, rows = after["rows"].pop("crawl_runs")
     assert columns == before["rows"]["crawl_runs"][0] + ["mirror"]
     assert rows == [(*r, None) for r in before["rows"].pop("crawl_runs")[1]]
@@ -221,6 +223,7 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
     columns, rows = after["rows"].pop("documents")
     assert columns == before["rows"]["documents"][0] + ["subtitle"]
     assert rows == [(*r, None) for r in before["rows"].pop("documents")[1]]
+    assert after["rows"].pop("fetch_failures")[1] == []  # schema 10's table, empty
     versions = after["rows"]["schema_version"][1]
     assert [v for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1))
     assert versions[:5] == before["rows"]["schema_version"][1]
@@ -267,6 +270,30 @@ def test_migration_8_adds_an_empty_subtitle_column_and_documents_keep_their_titl
         store.upsert_documents([doc])
         row = store.get_document(doc.doc_id)
         assert (row["title"], row["subtitle"]) == ("为现代化巴彦淖尔建设凝聚强大智慧和力量", "热烈祝贺市政协五届一次会议开幕")
+
+
+def test_migration_10_keeps_failed_article_fetches_until_the_article_is_stored(tmp_path):
+    old = tmp_path / "v7.duckdb"
+    con = build(old, 5)
+    for step in (5, 6):
+        con.execute(MIGRATIONS[step])
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [step + 1])
+    con.close()
+    url, other = "https://www.spp.gov.cn/a/t1.shtml", "https://www.spp.gov.cn/a/t2.shtml"
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.record_fetch_failures([(url, "spp", "http-500"), (other, "spp", "error-TimeoutError")],
+                                           "r1", limit=2) == []
+        assert store.failed_fetches(limit=2) == [(url, "spp", 1), (other, "spp", 1)]
+        # the second failed run reaches the limit: said once, then never asked again
+        assert store.record_fetch_failures([(url, "spp", "http-503")], "r2", limit=2) == [(url, "spp")]
+        assert store.failed_fetches(limit=2) == [(other, "spp", 1)]
+        # an article stored since is forgotten
+        store.put_pages([Page(url=other, site="spp", kind="article", status=200, body=b"<html></html>")])
+        assert store.failed_fetches(limit=2) == []
+        store.record_fetch_failures([], "r3", limit=2)
+        (left,), = store.query("SELECT count(*) FROM fetch_failures WHERE url = ?", [other])[1]
+        assert left == 0
 
 
 def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():

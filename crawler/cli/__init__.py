@@ -21,6 +21,18 @@ __all__ = ["main", "build_parser"]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
+#: The exit codes of ``crawl`` and ``demo`` (crawler/cli/crawl.py EXIT_CODES), for cron and systemd.
+CRAWL_EXIT_CODES = """exit codes:
+  0    every site gave articles (fetched, or known from earlier runs)
+  1    error before or instead of crawling: bad input or config, database locked, corrupt, or
+       holding runs of the other kind (real sites / offline mirror)
+  2    usage mistake (unknown option, bad value)
+  3    partial: some sites failed, gave no article link, or lost a list page
+  4    nothing fetched at all: no site reached (no network, every start page failing)
+  130  interrupted (Ctrl-C, SIGTERM); what was stored is kept
+A line a site at the end says how it went; download errors are one line each (site, URL,
+reason); tracebacks only with --debug (djcrawl --debug crawl ...)."""
+
 
 # --------------------------------------------------------------------------- parser
 
@@ -82,9 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="table (default); csv with a header; json: one array of objects; jsonl: one object a line")
     p.set_defaults(func=_lazy("crawler.cli.corpus", "cmd_query"))
 
-    p = sub.add_parser("crawl", help="crawl configured sites into the database")
+    p = sub.add_parser("crawl", help="crawl configured sites into the database", epilog=CRAWL_EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sites", nargs="*", metavar="SITE", help="site names (default: all)")
-    db_option(p)
+    p.add_argument("--db", help="DuckDB file (default: $DJ_DUCKDB_PATH or data/djcrawl.duckdb; "
+                                "with --mirror: data/demo.duckdb)")
     p.add_argument("--max-pages", type=int, default=None, metavar="N", help="stop each site after N pages")
     p.add_argument("--refresh", action="store_true", help="fetch known article pages again")
     p.add_argument("--mirror", action="store_true", help="crawl the local offline mirror instead of the real sites")
@@ -114,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes that make documents (default: one per core; 0 = this process)")
     p.set_defaults(func=_lazy("crawler.cli.reprocess", "cmd_reprocess"))
 
-    p = sub.add_parser("demo", help="crawl the offline mirror of every site, load the seeds, show a summary")
-    db_option(p)
+    p = sub.add_parser("demo", help="crawl the offline mirror of every site, load the seeds, show a summary",
+                       epilog=CRAWL_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", help="DuckDB file (default: data/demo.duckdb; never the real crawls' database)")
     p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_demo"))
 
     p = sub.add_parser("search", help="rank documents by BM25 for a query")

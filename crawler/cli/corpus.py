@@ -17,9 +17,12 @@ def cmd_load_seeds(args) -> int:
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
 
+    from ..progress import status
+
     db = db_path(args.db)
     with Store(db) as store:
-        load = load_seed_dir(store, Path(args.directory))
+        with status(f"loading the seed reports of {args.directory}"):
+            load = load_seed_dir(store, Path(args.directory))
         r = load.result
         print(f"loaded {load.files} seed files from {args.directory} into {db}: "
               f"{r.new} new, {r.updated} updated, {r.unchanged} unchanged")

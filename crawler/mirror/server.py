@@ -7,7 +7,7 @@ self-signed certificate (Scrapy does not verify certificates by default). So eve
 request keeps its real URL end to end, and the spider and configs run unchanged.
 
 It also answers ``robots.txt`` per host, conditional requests with 304, redirects
-and a few error pages, and logs every request it serves (tests read the log).
+and a few error pages (and any URL a test makes fail), and logs every request it serves (tests read the log).
 """
 
 from __future__ import annotations
@@ -103,6 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
         if held is not None:
             held.asked.set()
             held.released.wait()
+        failing = self.server.failing.get(key)
+        if failing is not None:
+            return self._send(MirrorPage(failing, f"<html><body>error {failing}</body></html>".encode()), url, head)
         page = self.server.pages.get(key)
         if page is None:
             return self._send(MirrorPage(404, b"<html><body>404 Not Found</body></html>"), url, head)
@@ -141,6 +144,8 @@ class _Server(ThreadingHTTPServer):
     log_lock: threading.Lock
     #: URL -> the hold its requests wait on (MirrorServer.hold)
     held: dict[str, "Hold"]
+    #: URL -> the status it answers instead of its page (MirrorServer.failing)
+    failing: dict[str, int]
 
 
 @dataclass
@@ -186,6 +191,7 @@ class MirrorServer:
         server.ssl_context = ctx
         server.log, server.log_lock = [], threading.Lock()
         server.held = {}
+        server.failing = {}
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="djcrawl-mirror", daemon=True)
         self._thread.start()
@@ -202,6 +208,18 @@ class MirrorServer:
         finally:
             self._server.held.pop(url, None)
             hold.released.set()
+
+    @contextlib.contextmanager
+    def failing(self, *urls: str, status: int = 500) -> Iterator[None]:
+        """Requests for ``urls`` (real site URLs) are answered ``status`` while the block runs,
+        whatever the mirror holds for them."""
+        for url in urls:
+            self._server.failing[url] = status
+        try:
+            yield
+        finally:
+            for url in urls:
+                self._server.failing.pop(url, None)
 
     def stop(self) -> None:
         if self._server is not None:

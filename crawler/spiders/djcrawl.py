@@ -15,7 +15,6 @@ Each response is decoded once and parsed at most once; callback state travels in
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
 from urllib.parse import urldefrag, urljoin
 
@@ -82,7 +81,6 @@ class DjSpider(scrapy.Spider):
         spider.allowed_domains = sorted({d for c in spider.configs.values() for d in c.allowed_domains})
         spider.refresh = bool(kwargs.get("refresh")) or s.getbool("DJ_REFRESH")
         spider.max_pages = int(kwargs.get("max_pages") or s.getint("DJ_MAX_PAGES") or 0)
-        spider.progress = s.getbool("DJ_PROGRESS")
         crawler.signals.connect(spider._dropped, signal=signals.request_dropped)
         spider.run_id: str | None = None  # the RunRecorder's, known when the crawl starts
         spider.known: set[str] = set()
@@ -137,13 +135,6 @@ class DjSpider(scrapy.Spider):
 
     def _done(self, site: str) -> None:
         self.pending[site] -= 1
-        if self.pending[site] == 0 and self.progress:
-            stats = self.crawler.stats
-            fetched = stats.get_value(outcomes.site_key(site, "pages_fetched"), 0)
-            articles = stats.get_value(outcomes.site_key(site, "article_pages_fetched"), 0)
-            errors = stats.get_value(outcomes.site_key(site, "errors"), 0)
-            print(f"[{site}] done: {fetched} pages fetched, {articles} article pages, {errors} errors",
-                  file=sys.stderr, flush=True)
 
     def _fetched(self, site: str, article: bool) -> None:
         stats = self.crawler.stats
@@ -169,6 +160,10 @@ class DjSpider(scrapy.Spider):
         self.run_id = self.crawler.get_extension(RunRecorder).run_id
         self.walk_whole_lists = {name for name in self.configs
                                  if self.stored.must_walk_whole_lists(name, self.run_id)}
+        # articles an earlier run failed to fetch are asked for again, whether or not this
+        # run's list walks reach their links (a walk stops at its first all-known page)
+        for request in self._ask_again():
+            yield request
         for cfg in self.configs.values():
             if cfg.list.kind == "epaper":
                 for request in self._issue_requests(cfg):
@@ -177,6 +172,18 @@ class DjSpider(scrapy.Spider):
             for url in cfg.start_urls:
                 if url not in self.seen and self._budget_left(cfg.name):
                     yield self._list_request(cfg, url, 0)
+
+    def _ask_again(self):
+        recorder = self.crawler.get_extension(RunRecorder)
+        for url, site, _attempts in recorder.articles_to_ask_again():
+            cfg = self.configs.get(site)
+            if cfg is None or url in self.seen or url in self.known:
+                continue
+            if not self._budget_left(site):
+                self.count(site, "max-pages-reached")
+                continue
+            self.count(site, "retry-failed")
+            yield self._request(cfg, url, self.parse_article)
 
     def parse_list(self, response, site: str, url: str, page_index: int):
         cfg = self.configs[site]
@@ -539,6 +546,8 @@ class DjSpider(scrapy.Spider):
                 # run must walk the lists to the end (see start)
                 self.count(site, "list-failed")
             self.logger.warning("%s: %s failed: %s", site, state.get("url", request.url), reason)
+            if request.callback == self.parse_article and outcomes.retriable(reason):
+                self.crawler.get_extension(RunRecorder).article_failed(state["url"], site, reason)
         try:
             article = state.get("article")
             if article is not None:

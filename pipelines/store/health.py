@@ -51,7 +51,7 @@ class Health(Connection):
         or a known article for it (``run_id``, ``started_at``); None if there is none."""
         row = self.con.execute(
             """SELECT r.run_id, r.started_at FROM crawl_runs r
-               WHERE list_contains(r.sites, ?) AND r.status = 'finished' AND r.mirror IS NULL
+               WHERE list_contains(r.sites, ?) AND r.status IN ('finished', 'partial') AND r.mirror IS NULL
                  AND EXISTS (SELECT 1 FROM crawl_run_counts c WHERE c.run_id = r.run_id AND c.site = ?
                              AND c.reason IN ('document', 'skipped-known') AND c.count > 0)
                ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1""",

@@ -69,6 +69,39 @@ class Pages(Connection):
             params.append(site)
         return {r[0] for r in self.con.execute(sql, params).fetchall()}
 
+    # -- article fetches that failed, asked for again by the next runs
+
+    def record_fetch_failures(self, failures: Sequence[tuple[str, str, str]], run_id: str | None,
+                              limit: int) -> list[tuple[str, str]]:
+        """Count one more failed run for each ``(url, site, reason)`` (a URL stored meanwhile
+        is forgotten instead); returns ``(url, site)`` of those that reached ``limit`` runs now."""
+        rows = list({url: (url, site, reason) for url, site, reason in failures}.values())
+        with self.transaction():
+            if rows:
+                self.con.executemany(
+                    """INSERT INTO fetch_failures VALUES (?, ?, ?, 1, now(), now(), ?)
+                       ON CONFLICT (url) DO UPDATE SET reason = excluded.reason, last_failed = now(),
+                           run_id = excluded.run_id, attempts = fetch_failures.attempts + 1""",
+                    [(url, site, reason, run_id) for url, site, reason in rows],
+                )
+            # an article stored since (by this run or a --refresh) needs no more asking
+            self.con.execute(
+                """DELETE FROM fetch_failures f WHERE EXISTS (
+                       SELECT 1 FROM pages p WHERE p.url = f.url AND p.status BETWEEN 200 AND 299)""")
+            if not rows:
+                return []
+            return [(u, s) for u, s in self.con.execute(
+                "SELECT url, site FROM fetch_failures WHERE run_id = ? AND attempts = ? ORDER BY url",
+                [run_id, int(limit)]).fetchall()]
+
+    def failed_fetches(self, limit: int) -> list[tuple[str, str, int]]:
+        """``(url, site, attempts)`` of the failed articles to ask for again: fewer than
+        ``limit`` failed runs, and not stored since."""
+        return [tuple(r) for r in self.con.execute(
+            """SELECT url, site, attempts FROM fetch_failures f WHERE attempts < ? AND NOT EXISTS (
+                   SELECT 1 FROM pages p WHERE p.url = f.url AND p.status BETWEEN 200 AND 299)
+               ORDER BY site, url""", [int(limit)]).fetchall()]
+
     def page_validators(self, url: str) -> tuple[str | None, str | None]:
         """ETag and Last-Modified of a stored page, for conditional requests."""
         row = self.con.execute("SELECT etag, last_modified FROM pages WHERE url = ?", [url]).fetchone()

@@ -67,6 +67,20 @@ class Runs(Connection):
         row = cur.fetchone()
         return None if row is None else dict(zip([c[0] for c in cur.description], row))
 
+    def run_origins(self) -> tuple[int, int]:
+        """``(real, mirrored)``: how many runs of this file crawled the real sites, and how many
+        went through a mirror (``crawl_runs.mirror``)."""
+        real, mirrored = self.con.execute(
+            "SELECT count(*) FILTER (mirror IS NULL), count(*) FILTER (mirror IS NOT NULL) FROM crawl_runs"
+        ).fetchone()
+        return real, mirrored
+
+    def documents_of_run(self, run_id: str) -> dict[str, int]:
+        """Per site, the documents a run stored new or changed (those it wrote carry its run_id)."""
+        rows = self.con.execute(
+            "SELECT site, count(*) FROM documents WHERE run_id = ? GROUP BY site", [run_id]).fetchall()
+        return {site: n for site, n in rows}
+
     def run_counts(self, run_id: str) -> dict[tuple[str, str], int]:
         rows = self.con.execute(
             "SELECT site, reason, count FROM crawl_run_counts WHERE run_id = ?", [run_id]

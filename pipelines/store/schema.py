@@ -99,7 +99,7 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
         run_id                VARCHAR PRIMARY KEY,
         started_at            TIMESTAMP NOT NULL,
         finished_at           TIMESTAMP,
-        status                VARCHAR NOT NULL,  -- 'running', 'finished', 'interrupted', 'failed'
+        status                VARCHAR NOT NULL,  -- 'running', 'finished', 'interrupted', 'failed' ('partial' since 9)
         sites                 VARCHAR[],
         pages_fetched         BIGINT DEFAULT 0,
         article_pages_fetched BIGINT DEFAULT 0,
@@ -189,6 +189,21 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
     """,
     # 8 -> 9: the record of `djcrawl export`, which `--new` reads (pipelines/store/exports.py).
     exports.MIGRATION,
+    # 9 -> 10: article fetches that failed (a 5xx, a timeout, a reset connection): a failed
+    # page leaves no row in `pages`, and a later run's list walk may never reach its link
+    # again, so the URL is kept here and asked for again by the next runs, up to a limit.
+    # A row goes once the article is stored; `attempts` counts the runs that failed it.
+    """
+    CREATE TABLE fetch_failures (
+        url           VARCHAR PRIMARY KEY,
+        site          VARCHAR NOT NULL,
+        reason        VARCHAR NOT NULL,   -- the last failure's reason (http-500, error-TimeoutError)
+        attempts      INTEGER NOT NULL,   -- runs in which the fetch failed
+        first_failed  TIMESTAMP NOT NULL,
+        last_failed   TIMESTAMP NOT NULL,
+        run_id        VARCHAR             -- the run of the last failure
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
