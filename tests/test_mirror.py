@@ -98,4 +98,4 @@ def test_python_m_crawler_mirror_rejects_a_port_that_is_not_a_number():
     done = subprocess.run([sys.executable, "-m", "crawler.mirror", "eighty"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert "invalid int value: 'eighty'" in done.stderr and "Traceback" not in done.stderr
+    assert "'eighty' is not a port number" in done.stderr and "Traceback" not in done.stderr

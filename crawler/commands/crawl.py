@@ -1,5 +1,6 @@
-"""``scrapy crawl``: Scrapy's own command, except that it exits 1 when the spider closed for
-any reason but ``finished`` (``workers-failed``, ``shutdown``, ...).
+"""``scrapy crawl``: Scrapy's own command, except that it exits 130 when the crawl was stopped
+by a signal (close reason ``shutdown``: Ctrl-C, SIGTERM, scrapyd's cancel), as ``djcrawl crawl``
+does, and 1 when the spider closed for any other reason but ``finished`` (``workers-failed``, ...).
 
 Scrapy exits 0 whenever the crawl got started, so a job whose workers could not run looked
 like any other to scrapyd (which logs ``Process died: exitstatus=1`` only for a non-zero
@@ -28,4 +29,4 @@ class Command(ScrapyCrawl):
     def run(self, args, opts) -> None:
         super().run(args, opts)
         if not self.exitcode and self.close_reason != "finished":
-            self.exitcode = 1
+            self.exitcode = 130 if self.close_reason == "shutdown" else 1
