@@ -16,18 +16,17 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from .datafiles import data_lines
 
 __all__ = ["Metadata", "FIELDS", "role_words", "is_role_word", "credit_names"]
 
-_ROLES_FILE = Path(__file__).with_name("data") / "byline_roles.txt"
 
 
 @functools.lru_cache(maxsize=1)
 def role_words() -> frozenset[str]:
     """The byline labels of ``pipelines/data/byline_roles.txt`` (记者, 通讯员, 责任编辑, ...)."""
-    lines = _ROLES_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+    return frozenset(w for w in data_lines("byline_roles.txt") if not w.startswith("#"))
 
 
 def is_role_word(value: str | None) -> bool:

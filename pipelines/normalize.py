@@ -25,15 +25,12 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["Normalizer", "get_normalizer", "DATA_DIR", "load_user_words", "is_word_token"]
+from .datafiles import DATA_DIR
 
-#: The word lists (package data of ``pipelines``), read with :mod:`importlib.resources`: by
-#: a path they could not be read from the zipped egg scrapyd runs.
-DATA_DIR = resources.files("pipelines") / "data"
+__all__ = ["Normalizer", "get_normalizer", "DATA_DIR", "load_user_words", "is_word_token"]
 
 #: A text is Traditional when at least this share of its Han characters change under t2s.
 #: Simplified reports change at most a stray character (seed 003: 1 in 2,214).

@@ -19,7 +19,7 @@ MAX_LINES = 600
 #: The layers of pipelines/, lowest first: a module imports only modules of its own layer
 #: or lower ones (README, "Layout").
 PIPELINE_LAYERS = (
-    ("errors", "document", "page", "dates", "decode", "htmltree", "metadata", "blocked"),
+    ("errors", "datafiles", "document", "page", "dates", "decode", "htmltree", "metadata", "blocked"),
     ("links", "listlinks"),
     ("extract",),
     ("siteprobe",),
@@ -224,3 +224,11 @@ def test_every_reason_the_code_writes_is_in_the_outcomes_table():
             missing.append((module, reason))
     assert missing == []
     assert {o.category for o in outcomes.OUTCOMES.values()} <= set(outcomes.CATEGORIES)
+
+
+def test_data_files_are_read_as_package_resources_never_by_path():
+    """A deployed egg is a zip file: a data file found by ``Path(__file__)`` is not there, so the
+    crawl dies inside scrapyd. Every file of ``pipelines/data`` goes through ``pipelines.datafiles``."""
+    by_path = [m for m, path in modules().items()
+               if m.startswith("pipelines.") and "Path(__file__)" in path.read_text(encoding="utf-8")]
+    assert not by_path, by_path

@@ -23,26 +23,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path
 
 import trafilatura
 from lxml import etree
 
+from ..datafiles import data_lines
 from ..htmltree import compile_selector, node_text, parse_html, text_length as _length
-
-def _data_lines(name: str) -> list[str]:
-    """The rules of a file of pipelines/data: one a line, ``#`` starts a comment line."""
-    text = (Path(__file__).resolve().parent.parent / "data" / name).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("# ")
-            and line.strip() != "#"]
-
 
 __all__ = ["KNOWN_BODY_SELECTORS", "MIN_BODY_CHARS", "TRAFILATURA_SETTINGS", "find_container", "body_text"]
 
 #: Body containers written by CMSs and portals that many sites share (pipelines/data/body_containers.txt,
 #: with the evidence for each); tried after the site's own ``body_selectors``. Order does not
 #: matter (the largest match wins).
-KNOWN_BODY_SELECTORS: tuple[str, ...] = tuple(_data_lines("body_containers.txt"))
+KNOWN_BODY_SELECTORS: tuple[str, ...] = tuple(data_lines("body_containers.txt"))
 
 #: A container or an extraction with less text than this (characters, whitespace removed) is
 #: treated as "nothing found" and the next step of the cascade runs.
@@ -53,7 +46,7 @@ TRAFILATURA_SETTINGS = dict(include_comments=False, include_tables=True, favor_p
                             favor_recall=False, deduplicate=False)
 
 #: class/id words of blocks that are never body text (pipelines/data/noise_blocks.txt).
-_NOISE_ATTR = re.compile("|".join(_data_lines("noise_blocks.txt")), re.I)
+_NOISE_ATTR = re.compile("|".join(data_lines("noise_blocks.txt")), re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "button", "select", "input", "textarea",
               "object", "embed", "audio", "video", "svg", "canvas", "map")

@@ -25,19 +25,16 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from ..datafiles import DATA_DIR
 from ..normalize import get_normalizer
 
 __all__ = [
     "LEXICON_PATH", "RelevanceModel", "term_vector", "cosine", "load_lexicon",
 ]
 
-#: The word lists (package data of ``pipelines``), read with :mod:`importlib.resources`, so
-#: that they are found inside the zipped egg scrapyd runs as in a checkout.
-DATA_DIR = resources.files("pipelines") / "data"
 LEXICON_PATH = DATA_DIR / "topic_lexicon.txt"
 
 #: Cosine (to the nearest seed, to the seed centroid) that counts as fully similar.
