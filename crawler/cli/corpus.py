@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.errors import DjcrawlError
 
-from .options import db_path
+from .options import db_path, open_reader
 
 __all__ = ["cmd_load_seeds", "cmd_clean", "cmd_query", "render"]
 
@@ -91,9 +91,7 @@ def cmd_clean(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from pipelines.store import Store
-
-    with Store(db_path(args.db), read_only=True) as store:
+    with open_reader(args.db) as store:
         columns, rows = store.query(args.sql)
     print(render(columns, rows, args.format))
     return 0

@@ -36,7 +36,7 @@ import pyarrow as pa  # noqa: E402
 
 from ..errors import DjcrawlError  # noqa: E402
 
-__all__ = ["Connection", "StoreError", "NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
+__all__ = ["Connection", "StoreError", "StoreLocked", "NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
 
 
 # DuckDB stores long strings (a report's text) with ZSTD over a whole column segment of
@@ -64,6 +64,10 @@ class StoreError(DjcrawlError):
     """The database cannot be opened or used; the message says why in one line."""
 
 
+class StoreLocked(StoreError):
+    """Another process holds the file (DuckDB's lock, or the writer lock)."""
+
+
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -89,7 +93,7 @@ def _friendly(path: Path, exc: Exception, waited: float = 0.0) -> StoreError:
         pid = _LOCK_PID.search(msg)
         holder = f" by process {pid.group(1)}" if pid else ""
         after = f" (waited {waited:g} s)" if waited else ""
-        return StoreError(f"database {path} is locked{holder}{after}; wait for it to finish or use another --db")
+        return StoreLocked(f"database {path} is locked{holder}{after}; wait for it to finish or use another --db")
     if "not a valid DuckDB database" in msg or "Corrupt" in msg or "corrupt" in msg:
         return StoreError(f"database {path} is not a valid DuckDB file (corrupt or another format)")
     if "read-only" in msg or "read only" in msg:

@@ -14,9 +14,14 @@ import fcntl
 import os
 from pathlib import Path
 
-from .connection import StoreError
+from .connection import StoreError, StoreLocked
 
 __all__ = ["WriterLock"]
+
+
+#: Locks this process holds, by lock file: DuckDB lets one process open a file many times,
+#: so this lock is shared the same way (a count of holders, the flock taken once).
+_HELD: dict[Path, list] = {}
 
 
 class WriterLock:
@@ -25,6 +30,11 @@ class WriterLock:
     def __init__(self, db: str | os.PathLike):
         self.db = Path(db)
         self.path = self.db.with_name(self.db.name + ".lock")
+        self._key = self.path.resolve()
+        self._held = True
+        if self._key in _HELD:
+            _HELD[self._key][1] += 1
+            return
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -35,17 +45,22 @@ class WriterLock:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             os.close(fd)
             by = f" by process {holder}" if holder.isdigit() else ""
-            raise StoreError(f"database {self.db} is locked{by} (a crawl or another writer); "
-                             f"wait for it to finish or use another --db") from None
+            raise StoreLocked(f"database {self.db} is locked{by} (a crawl or another writer); "
+                              f"wait for it to finish or use another --db") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
-        self._fd: int | None = fd
+        _HELD[self._key] = [fd, 1]
 
     def release(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.ftruncate(fd, 0)
-            os.close(fd)  # closing the descriptor lets the flock go
+        if not self._held:
+            return
+        self._held = False
+        entry = _HELD[self._key]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _HELD[self._key]
+            os.ftruncate(entry[0], 0)
+            os.close(entry[0])  # closing the descriptor lets the flock go
 
     def __enter__(self) -> "WriterLock":
         return self
