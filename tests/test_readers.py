@@ -1,0 +1,171 @@
+"""Readers while a crawl writes: `djcrawl query`, `search`, another Python process with
+duckdb read-only and the DuckDB 1.5 CLI all answer during a real crawl, and see every batch
+committed so far.
+
+The crawl is ``djcrawl crawl --mirror`` in a child process, one page a batch
+(``DJ_BATCH_SIZE=1``); the mirror holds the answer to spp's first list page until the
+readers are done, so the crawl is known to be running the whole time. Time limits only
+turn a hang into a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler.siteconfig import load_sites
+from pipelines.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+HELD = next(c for c in load_sites(every=True) if c.name == "spp").start_urls[0]
+DUCKDB_CLI = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
+
+#: An outside reader as the README tells one to write it: read-only, trying again while a
+#: batch is being committed.
+OUTSIDE_READER = textwrap.dedent("""
+    import json, sys, time
+    import duckdb
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            con = duckdb.connect(sys.argv[1], read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    docs = con.execute("SELECT doc_id FROM documents ORDER BY doc_id").fetchall()
+    hits = con.execute("SELECT doc_id FROM search_bm25('检察院党建')").fetchall()
+    print(json.dumps({"docs": [d for (d,) in docs], "hits": [h for (h,) in hits]}))
+""")
+
+
+def djcrawl(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT, env=env or os.environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def served(mirror, start: int) -> set[str]:
+    """Pages the mirror answered with 200 since ``start`` (not robots.txt)."""
+    return {u for _m, u, status, _ua in mirror.log[start:] if status == 200 and not u.endswith("/robots.txt")}
+
+
+def stored_urls(db: Path, env) -> set[str]:
+    result = djcrawl("query", "SELECT url, final_url FROM pages", "--db", str(db), "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    return {u for row in json.loads(result.stdout) for u in (row["url"], row["final_url"]) if u}
+
+
+@pytest.fixture(scope="module")
+def during(mirror, tmp_path_factory):
+    """What the readers saw while the crawl ran, and the crawl's result."""
+    db = tmp_path_factory.mktemp("readers") / "dj.duckdb"
+    env = {**os.environ, "DJ_MIRROR_URL": mirror.url, "DJ_BATCH_SIZE": "1"}
+    start = len(mirror.log)
+    seen = {}
+    with mirror.hold(HELD) as hold:
+        crawl = subprocess.Popen([sys.executable, "-m", "crawler.cli", "crawl", "--mirror", "--db", str(db)],
+                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert hold.asked.wait(timeout=180)
+            # every page served so far reaches the file, a batch at a time, while the crawl
+            # waits for the held page: what readers see is at most one batch old
+            deadline = time.monotonic() + 180
+            while not served(mirror, start) <= (stored := stored_urls(db, env)):
+                assert crawl.poll() is None, crawl.communicate()[1]
+                assert time.monotonic() < deadline, served(mirror, start) - stored
+                time.sleep(0.2)
+            seen["pages"] = stored
+            seen["served"] = served(mirror, start)
+            seen["query"] = djcrawl("query", "SELECT doc_id FROM documents ORDER BY doc_id", "--db", str(db),
+                                    "--format", "csv", env=env)
+            seen["search"] = djcrawl("search", "检察院党建", "--db", str(db), "--format", "json", env=env)
+            seen["outside"] = subprocess.run([sys.executable, "-c", OUTSIDE_READER, str(db)],
+                                             capture_output=True, text=True, timeout=60)
+            if DUCKDB_CLI:
+                seen["cli"] = subprocess.run([DUCKDB_CLI, "-readonly", "-csv", str(db), "-c",
+                                              "SELECT count(*) FROM documents"],
+                                             capture_output=True, text=True, timeout=60)
+            seen["running"] = crawl.poll() is None
+        except BaseException:
+            crawl.kill()
+            crawl.communicate()
+            raise
+    try:
+        out, err = crawl.communicate(timeout=300)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+    return {"db": db, "seen": seen, "returncode": crawl.returncode, "stderr": err}
+
+
+def test_readers_answer_during_the_crawl_and_see_what_it_committed(during):
+    seen = during["seen"]
+    assert seen["running"], "the crawl ended before the readers were done"
+    assert len(seen["served"]) >= 10  # the other sites were crawled meanwhile
+    query = seen["query"]
+    assert query.returncode == 0, query.stderr
+    docs = query.stdout.split()[1:]
+    assert len(docs) >= 10
+    search = seen["search"]
+    assert search.returncode == 0, search.stderr
+    hits = json.loads(search.stdout)
+    assert hits and {h["doc_id"] for h in hits} <= set(docs)
+    outside = seen["outside"]
+    assert outside.returncode == 0, outside.stderr
+    found = json.loads(outside.stdout)
+    assert found["docs"] == docs and found["hits"]
+
+
+@pytest.mark.skipif(DUCKDB_CLI is None, reason="duckdb-cli (the test extra) is not installed")
+def test_the_duckdb_cli_reads_the_file_during_the_crawl(during):
+    cli = during["seen"]["cli"]
+    assert cli.returncode == 0, cli.stderr
+    assert int(cli.stdout.split()[-1]) == len(during["seen"]["query"].stdout.split()[1:])
+
+
+def test_the_crawl_finishes_intact_after_the_readers(during):
+    assert during["returncode"] == 0, during["stderr"]
+    db = during["db"]
+    with Store(db, read_only=True) as store:
+        (run_id, status, new, fetched), = store.query(
+            "SELECT run_id, status, documents_new, pages_fetched FROM crawl_runs")[1]
+        (crawled,), = store.query("SELECT count(*) FROM documents")[1]
+        (pages,), = store.query("SELECT count(*) FROM pages WHERE body IS NOT NULL AND content_hash IS NOT NULL")[1]
+        urls = {u for row in store.query("SELECT url, final_url FROM pages")[1] for u in row if u}
+        held = store.query("SELECT count(*) FROM pages WHERE url = ?", [HELD])[1]
+    assert status == "finished" and new == crawled and fetched == pages
+    assert during["seen"]["pages"] <= urls  # nothing seen during the crawl went missing
+    assert held == [(1,)]  # the held page was stored once released
+
+
+def test_a_reader_waits_a_bounded_time_then_names_the_holder_in_one_line(tmp_path):
+    db = tmp_path / "held.duckdb"
+    with Store(db):
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(db)!r})
+        print("ready", flush=True)
+        sys.stdin.readline()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        env = {**os.environ, "DJ_LOCK_WAIT": "0.5"}
+        for args in (["query", "SELECT 1"], ["search", "党建"], ["similar", "x"]):
+            result = djcrawl(*args, "--db", str(db), env=env)
+            lines = result.stderr.strip().splitlines()
+            assert result.returncode == 1 and len(lines) == 1, result.stderr
+            assert "locked" in lines[0] and f"process {holder.pid}" in lines[0] and "waited 0.5 s" in lines[0]
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    assert djcrawl("query", "SELECT 1", "--db", str(db)).returncode == 0  # let go: it answers
