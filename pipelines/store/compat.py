@@ -19,6 +19,7 @@ A failure at any step leaves the old file as it was and raises one :class:`Store
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -73,9 +74,9 @@ def rewrite(path: str | os.PathLike) -> None:
     path = Path(path)
     new = path.with_name(path.name + ".compat")
     backup = path.with_name(path.name + ".backup")
-    for leftover in (new, new.with_name(new.name + ".wal")):  # of a rewrite killed midway
-        leftover.unlink(missing_ok=True)
     try:
+        for leftover in (new, new.with_name(new.name + ".wal")):  # of a rewrite killed midway
+            leftover.unlink(missing_ok=True)
         con = duckdb.connect()
         try:
             con.execute(NO_ZSTD)
@@ -96,7 +97,8 @@ def rewrite(path: str | os.PathLike) -> None:
             raise StoreError(f"the copy differs in {', '.join(differ)}")
         _check(new, expected)
     except (duckdb.Error, OSError, StoreError) as exc:
-        new.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            new.unlink(missing_ok=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"database {path} could not be rewritten in storage version {STORAGE_VERSION} "
                          f"(it is left as it was): {first}") from None
@@ -106,7 +108,8 @@ def rewrite(path: str | os.PathLike) -> None:
         os.replace(new, path)
         _fsync_dir(path.parent)
     except OSError as exc:
-        new.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            new.unlink(missing_ok=True)
         if not path.exists() and backup.exists():
             os.replace(backup, path)
         raise StoreError(f"database {path} could not be replaced by its rewrite (it is left as it was): "
