@@ -18,6 +18,7 @@ opens (with ``mirror``, the ``DJ_MIRROR_URL`` it went through), ``finished`` or
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,12 +27,14 @@ from pathlib import Path
 from scrapy import signals
 
 from pipelines.page import Page
-from pipelines.store import Store
+from pipelines.store import Store, StoreError
 from pipelines.store.writer import WriterLock
 
 from . import outcomes
 
 __all__ = ["StoreExtension", "RunRecorder", "new_run_id"]
+
+logger = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -47,6 +50,7 @@ class StoreExtension:
         self.wait = wait  # seconds a session waits for readers to let the file go
         self.lock: WriterLock | None = WriterLock(self.path)
         self._open: Store | None = None
+        self._wal = False  # a session left its commits in the WAL
         try:
             with self.session():  # migrates an older file, refuses a newer or corrupt one
                 pass
@@ -71,7 +75,7 @@ class StoreExtension:
             return
         if self.lock is None:
             raise RuntimeError("the crawl's store is closed")
-        self._open = Store(self.path, writer=self.lock, wait=self.wait if wait is None else wait)
+        self._open = self._store(self.wait if wait is None else wait)
         try:
             yield self._open
         finally:
@@ -85,16 +89,32 @@ class StoreExtension:
         if self.lock is None:
             return None
         if self._open is None:
-            self._open = Store(self.path, writer=self.lock, wait=self.wait)
+            self._open = self._store(self.wait)
         return self._open
+
+    def _store(self, wait: float) -> Store:
+        # A batch's commit stays in the WAL (DuckDB checkpoints it into the file once the
+        # WAL passes its threshold, as with a connection held open); a checkpoint at every
+        # close made a batch cost 1.7-2.6x as much (benchmarks/README.md, "Readers during a crawl").
+        store = Store(self.path, writer=self.lock, wait=wait, checkpoint_on_close=False)
+        self._wal = True
+        return store
 
     def close(self) -> None:
         if self._open is not None:
             self._open.close()
             self._open = None
         if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+            try:
+                if self._wal:
+                    # the crawl's last act: the file left whole, without its WAL
+                    with Store(self.path, writer=self.lock, wait=self.wait) as store:
+                        store.con.execute("CHECKPOINT")
+            except StoreError as exc:  # readers held it all along: the WAL stays, the data is safe
+                logger.warning("%s; its WAL is checkpointed by the next writer", exc)
+            finally:
+                self.lock.release()
+                self.lock = None
 
     # what earlier runs left, for the spider and the middlewares
 

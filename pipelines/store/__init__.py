@@ -27,8 +27,9 @@ __all__ = ["Store", "StoreError", "StoreLocked", "SCHEMA_VERSION", "UpsertResult
 class Store(Documents, Pages, Runs, Health, Index, Search):
     """A DuckDB file holding the corpus. Use as a context manager."""
 
-    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0, writer=None):
-        super().__init__(path, read_only=read_only, wait=wait, writer=writer)
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0, writer=None,
+                 checkpoint_on_close: bool = True):
+        super().__init__(path, read_only=read_only, wait=wait, writer=writer, checkpoint_on_close=checkpoint_on_close)
         try:
             schema.prepare(self)
         except BaseException:

@@ -116,16 +116,21 @@ class Connection:
     """One open DuckDB file (``con``), for reading and writing or read-only.
 
     ``wait``: seconds to wait while another process holds the file (0: fail at once).
+    ``checkpoint_on_close=False`` leaves what was committed in the WAL beside the file
+    (readers of DuckDB 1.5 and 2.0 read it) for DuckDB's own checkpoint once the WAL
+    passes its threshold, as a connection held open does: closing after every batch then
+    costs no more than holding the file (benchmarks/store_readers.py).
     A writing open takes the file's writer lock (:class:`.writer.WriterLock`) for as long
     as it is open, unless given ``writer``, one its caller holds (the crawl's, held from
     its first batch to its last while the file is opened for each)."""
 
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0,
-                 writer=None):
+                 writer=None, checkpoint_on_close: bool = True):
         from .writer import WriterLock
 
         self.path = Path(path)
         self.read_only = read_only
+        self.checkpoint_on_close = checkpoint_on_close
         self._tx_depth = 0
         self._own_writer = None
         if read_only and not self.path.exists():
@@ -170,6 +175,8 @@ class Connection:
         if not self.read_only:
             try:
                 con.execute(NO_ZSTD)
+                if not self.checkpoint_on_close:
+                    con.execute("PRAGMA disable_checkpoint_on_shutdown")
             except duckdb.Error as exc:
                 con.close()
                 raise _friendly(self.path, exc) from exc
