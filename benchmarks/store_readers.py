@@ -92,7 +92,7 @@ def main() -> None:
     docs = documents(0, total, args.workers)
     pages = pages_of(docs)
     tmp = Path(tempfile.mkdtemp(prefix="djcrawl-readers-"))
-    db, snap = tmp / "bench.duckdb", tmp / "snapshot.duckdb"
+    db, snap = tmp / "bench.duckdb", tmp / "readers-copy.duckdb"
     try:
         with Store(db) as store:
             load_seed_dir(store, ROOT / "seeds" / "documents")
@@ -124,6 +124,7 @@ def main() -> None:
                     times["open_close_only"].append(time.perf_counter() - t)
             if held is not None:
                 held.close()
+            print(f"{kind}: {sum(times[kind]):.1f} s", file=sys.stderr, flush=True)
         db = tmp / "reopen_wal.duckdb"
         size = db.stat().st_size
     finally:

@@ -28,7 +28,8 @@ from pathlib import Path
 # them back. Returning them at once kept 1,000 stored documents at +109 MB of RSS instead
 # of +281 MB, for ~5 % more CPU in the store stage (benchmarks/README.md, "Where the
 # crawl's memory goes"). Read once, when the library loads: it must be set before the
-# import (this is the only module of the store that imports duckdb). A value the user set wins.
+# import (the store imports duckdb here first: pipelines/store/__init__.py imports this module
+# before any other). A value the user set wins.
 os.environ.setdefault("DUCKDB_JE_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 import duckdb  # noqa: E402
