@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from .connection import NO_ZSTD, STORAGE_VERSION, StoreError, storage_version
+from .fileformat import NO_ZSTD, STORAGE_VERSION, StoreError, storage_version
 
 __all__ = ["rewrite", "inventory"]
 

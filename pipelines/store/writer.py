@@ -14,7 +14,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from .connection import StoreError, StoreLocked
+from .fileformat import StoreError, StoreLocked
 
 __all__ = ["WriterLock"]
 
