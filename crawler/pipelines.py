@@ -146,7 +146,9 @@ class StorePipeline:
             part.doc_id = page.doc_id
             self.pages.append(part)
         if len(self.pages) >= self.batch_size or len(self.docs) >= self.batch_size:
-            self.flush(wait=BATCH_WAIT)
+            # once a reader kept the file, the next tries only look (no wait): an item
+            # arriving must not hold the event loop up again and again
+            self.flush(wait=0.0 if self.waiting else BATCH_WAIT)
         return item
 
     def flush(self, wait: float | None = None) -> None:

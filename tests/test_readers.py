@@ -57,10 +57,13 @@ def served(mirror, start: int) -> set[str]:
     return {u for _m, u, status, _ua in mirror.log[start:] if status == 200 and not u.endswith("/robots.txt")}
 
 
-def stored_urls(db: Path, env) -> set[str]:
-    result = djcrawl("query", "SELECT url, final_url FROM pages", "--db", str(db), "--format", "json", env=env)
+def stored(db: Path, env) -> tuple[set[str], int]:
+    """The URLs of the pages in the file (and where they were answered from), and how many
+    documents they made, as `djcrawl query` reads them."""
+    result = djcrawl("query", "SELECT url, final_url, doc_id FROM pages", "--db", str(db), "--format", "json", env=env)
     assert result.returncode == 0, result.stderr
-    return {u for row in json.loads(result.stdout) for u in (row["url"], row["final_url"]) if u}
+    rows = json.loads(result.stdout)
+    return {u for row in rows for u in (row["url"], row["final_url"]) if u}, len({r["doc_id"] for r in rows} - {None})
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +80,17 @@ def during(mirror, tmp_path_factory):
             assert hold.asked.wait(timeout=180)
             # every page served so far reaches the file, a batch at a time, while the crawl
             # waits for the held page: what readers see is at most one batch old
+            # (until at least 10 documents are in: the other sites make 30 or so)
             deadline = time.monotonic() + 180
-            while not served(mirror, start) <= (stored := stored_urls(db, env)):
+            while True:
+                asked = served(mirror, start)
+                pages, documents = stored(db, env)
+                if asked <= pages and documents >= 10:
+                    break
                 assert crawl.poll() is None, crawl.communicate()[1]
-                assert time.monotonic() < deadline, served(mirror, start) - stored
+                assert time.monotonic() < deadline, (asked - pages, documents)
                 time.sleep(0.2)
-            seen["pages"] = stored
-            seen["served"] = served(mirror, start)
+            seen["pages"], seen["served"] = pages, asked
             seen["query"] = djcrawl("query", "SELECT doc_id FROM documents ORDER BY doc_id", "--db", str(db),
                                     "--format", "csv", env=env)
             seen["search"] = djcrawl("search", "检察院党建", "--db", str(db), "--format", "json", env=env)
@@ -169,3 +176,51 @@ def test_a_reader_waits_a_bounded_time_then_names_the_holder_in_one_line(tmp_pat
         holder.stdin.flush()
         holder.wait(timeout=30)
     assert djcrawl("query", "SELECT 1", "--db", str(db)).returncode == 0  # let go: it answers
+
+
+def test_a_batch_waits_while_a_reader_holds_the_file_and_nothing_is_lost(tmp_path):
+    from scrapy.utils.misc import build_from_crawler
+    from scrapy.utils.test import get_crawler
+
+    import crawler.settings as project
+    from crawler.extensions import StoreExtension
+    from crawler.items import Processed
+    from crawler.pipelines import StorePipeline
+    from crawler.spiders.djcrawl import DjSpider
+    from pipelines.page import Page
+
+    db = tmp_path / "busy.duckdb"
+    settings = {**{k: getattr(project, k) for k in dir(project) if k.isupper()},
+                "DJ_DUCKDB_PATH": str(db), "DJ_WORKERS": 0, "DJ_SITES": ["spp"], "DJ_BATCH_SIZE": 2,
+                "DJ_LOCK_WAIT": 60}
+    crawler = get_crawler(DjSpider, settings)
+    crawler.spider = DjSpider.from_crawler(crawler, sites="spp")
+    ext = crawler.get_extension(StoreExtension)
+    pipeline = build_from_crawler(StorePipeline, crawler)
+    pipeline.open_spider()
+
+    def item(n: int) -> Processed:
+        return Processed(Page(url=f"https://www.spp.gov.cn/spp/djgz/index_{n}.shtml", site="spp", kind="list",
+                              status=200, body=b"<html></html>", reason="list-page"))
+
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(db)!r}, read_only=True)
+        print(con.execute("SELECT count(*) FROM pages").fetchone()[0], flush=True)
+        sys.stdin.readline()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "0"
+        for n in range(5):  # batches of 2: the first two tries find the file held
+            pipeline.process_item(item(n))
+        assert pipeline.waiting and len(pipeline.pages) == 5  # kept, not dropped
+    finally:
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        reader.wait(timeout=30)
+    pipeline.process_item(item(5))  # the reader has gone: everything kept so far is written
+    assert not pipeline.waiting and pipeline.pages == []
+    ext.close()
+    with Store(db, read_only=True) as store:
+        assert store.query("SELECT count(*) FROM pages")[1] == [(6,)]
+    assert not Path(str(db) + ".wal").exists()  # the crawl's last step folded the WAL into the file
