@@ -8,7 +8,7 @@ from pipelines.errors import DjcrawlError
 
 from ..settings import from_env
 
-__all__ = ["db_path", "DEFAULT_DB", "lock_wait", "open_reader"]
+__all__ = ["db_path", "DEFAULT_DB", "lock_wait", "open_reader", "open_between_batches"]
 
 DEFAULT_DB = "data/djcrawl.duckdb"
 
@@ -39,3 +39,17 @@ def open_reader(explicit: str | None = None):
     from pipelines.store import Store
 
     return Store(db_path(explicit), read_only=True, wait=lock_wait())
+
+
+def open_between_batches(explicit: str | None = None):
+    """The database opened for a short write that may go between two batches of a running
+    crawl (``export``, which reads the documents and records the export): it takes no writer
+    lock and waits up to ``DJ_LOCK_WAIT`` seconds for the crawl to let the file go; the
+    crawl's next batch waits for it in turn."""
+    from pipelines.store import Store
+    from pipelines.store.writer import BETWEEN_BATCHES
+
+    path = db_path(explicit)
+    if not path.exists():  # opened for writing, it would be made empty
+        raise DjcrawlError(f"database {path} does not exist (run `djcrawl load-seeds` or `djcrawl demo` first)")
+    return Store(path, writer=BETWEEN_BATCHES, wait=lock_wait())

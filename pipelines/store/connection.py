@@ -38,7 +38,7 @@ import pyarrow as pa  # noqa: E402
 from .compat import rewrite  # noqa: E402
 from .fileformat import (NO_ZSTD, READ_WAIT, STORAGE_VERSION, StoreError, StoreLocked,  # noqa: E402,F401
                          is_lock as _is_lock, storage_version, version_key as _version_key)
-from .writer import WriterLock  # noqa: E402
+from .writer import BETWEEN_BATCHES, WriterLock  # noqa: E402,F401
 
 __all__ = ["Connection", "StoreError", "StoreLocked", "NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
 
@@ -81,7 +81,8 @@ class Connection:
     costs no more than holding the file (benchmarks/store_readers.py).
     A writing open takes the file's writer lock (:class:`.writer.WriterLock`) for as long
     as it is open, unless given ``writer``, one its caller holds (the crawl's, held from
-    its first batch to its last while the file is opened for each)."""
+    its first batch to its last while the file is opened for each), or
+    :data:`.writer.BETWEEN_BATCHES` for a short write that may go between a crawl's batches."""
 
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0,
                  writer=None, checkpoint_on_close: bool = True):
@@ -98,6 +99,7 @@ class Connection:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if writer is None:
                 writer = self._own_writer = WriterLock(self.path)
+            # writer=BETWEEN_BATCHES: no lock, DuckDB's own is waited for (a short write)
         try:
             self.con = self._connect(wait)
             if not read_only and _version_key(storage_version(self.con)) > _version_key(STORAGE_VERSION):

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from .fileformat import StoreError, StoreLocked
 
-__all__ = ["WriterLock"]
+__all__ = ["WriterLock", "BETWEEN_BATCHES"]
+
+#: ``Connection(writer=BETWEEN_BATCHES)``: a short write (an export's record) that takes no
+#: writer lock and waits for DuckDB's own, so that it can go in between two batches of a
+#: running crawl; the crawl's next batch waits for it in turn. Never for a long writer
+#: (a crawl, load-seeds, reprocess): those take the lock.
+BETWEEN_BATCHES = "between-batches"
 
 
 #: Locks this process holds, by lock file: DuckDB lets one process open a file many times,
