@@ -15,6 +15,7 @@ readers get in between. Both find the database through the crawl's
 from __future__ import annotations
 
 import logging
+from scrapy.utils.defer import deferred_from_coro
 
 from pipelines.document import Document
 from pipelines.errors import DjcrawlError
@@ -22,14 +23,18 @@ from pipelines.index.entry import IndexEntry
 from pipelines.ingest import add_documents, is_relevant, relevance_seeds, relevance_threshold
 from pipelines.page import Page
 from pipelines.store import StoreLocked
-from pipelines.workers import WorkerPool, job_for
+from pipelines.workers import WorkerPool, WorkerStartError, job_for
 
 from . import outcomes
 from .extensions import StoreExtension
 from .items import Processed
 from .siteconfig import load_sites
 
-__all__ = ["DocumentPipeline", "StorePipeline", "workers_setting"]
+__all__ = ["DocumentPipeline", "StorePipeline", "workers_setting", "WORKERS_FAILED"]
+
+#: The close reason of a crawl whose document workers cannot run: no page can become a
+#: document, so the crawl stops (its pages so far are kept) and exits non-zero.
+WORKERS_FAILED = "workers-failed"
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +61,7 @@ class DocumentPipeline:
         self.sites_dir = crawler.settings.get("DJ_SITES_DIR") or None
         self.hints: dict = {}
         self.pool: WorkerPool | None = None
+        self.workers_failed = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -88,8 +94,15 @@ class DocumentPipeline:
         if job is None:
             page.reason = "list-page"  # later parts of an article travel inside it
             return Processed(page)
+        if self.workers_failed:  # pages already under way when the crawl was told to stop
+            page.reason = f"extract-error-{WorkerStartError.__name__}"
+            return Processed(page)
         try:
             made = await self.pool.make(job)
+        except WorkerStartError as exc:  # no page can become a document: the crawl stops
+            page.reason = f"extract-error-{type(exc).__name__}"
+            self._stop_for_dead_workers(exc)
+            return Processed(page)
         except Exception as exc:  # one bad page must not end the crawl; it is counted and logged
             logger.error("extraction failed for %s", page.url, exc_info=exc)
             page.reason = f"extract-error-{type(exc).__name__}"
@@ -104,6 +117,14 @@ class DocumentPipeline:
             return Processed(page)
         page.doc_id = made.document.doc_id
         return Processed(page, made.document, made.entry)
+
+    def _stop_for_dead_workers(self, exc: WorkerStartError) -> None:
+        if self.workers_failed:
+            return
+        self.workers_failed = True
+        logger.error("%s; the crawl stops", exc)
+        # scheduled, not awaited: closing waits for the items under way, this one included
+        self._closing = deferred_from_coro(self.crawler.engine.close_spider_async(reason=WORKERS_FAILED))
 
 
 #: Seconds a batch waits for readers to let the file go before it is kept for the next try

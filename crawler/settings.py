@@ -14,6 +14,8 @@ import os
 BOT_NAME = "djcrawl"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# `scrapy crawl` exits 1 when the spider closed for another reason than "finished"
+COMMANDS_MODULE = "crawler.commands"
 
 #: Environment names an earlier version read, still honoured: setting -> old variable.
 OLD_ENV_NAMES = {"DJ_DUCKDB_PATH": "DJCRAWL_DB", "DJ_CONTACT": "DJCRAWL_CONTACT",

@@ -11,6 +11,8 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +26,7 @@ from pipelines.errors import DjcrawlError
 from .settings import from_env
 
 __all__ = ["SiteConfig", "SiteConfigError", "load_site", "load_sites", "sites_dir", "META_KEYS", "STATUSES",
-           "DEFAULT_CRAWL_STATUSES", "CITABLE_FIELDS"]
+           "DEFAULT_CRAWL_STATUSES", "CITABLE_FIELDS", "required_cited"]
 
 #: Metadata keys a config may give selectors for (the keys extraction fills).
 META_KEYS = ("title", "published", "source_name", "authors", "editor", "summary")
@@ -48,7 +50,9 @@ STATUSES = ("confirmed", "partial", "unconfirmed")
 DEFAULT_CRAWL_STATUSES = ("confirmed", "partial")
 #: The fields ``[evidence.cited]`` may cite, and the ones each status requires cited.
 CITABLE_FIELDS = ("start_urls", "allowed_domains", "encoding_hint", "list.link_selector", "list.pagination",
-                  "list.page_url", "article.url_patterns", "article.part_url", "article.body_selectors",
+                  "list.page_url", "list.script_var", "list.url_fields", "list.method", "list.params",
+                  "list.items_path", "list.total_path", "list.issue_url", "list.page_selector", "list.page_pattern",
+                  "list.article_selector", "article.url_patterns", "article.part_url", "article.body_selectors",
                   "article.prune_xpaths", *(f"article.meta.{k}" for k in META_KEYS))
 _REQUIRED_CITED = {
     "confirmed": ("start_urls", "list.link_selector", "list.pagination", "list.page_url", "article.url_patterns",
@@ -56,6 +60,25 @@ _REQUIRED_CITED = {
     "partial": ("start_urls", "list.link_selector", "article.url_patterns"),
     "unconfirmed": (),
 }
+#: What stands for an html list's fields in the requirements above when a list is of another
+#: kind: a script list's rows are its variable's items, an API's the items at its path; an
+#: e-paper starts at its issue URL and finds pages and articles by pattern and selector; a
+#: script list has one page, an e-paper pages by date.
+_KIND_CITED = {
+    "html": {},
+    "api": {"list.link_selector": ("list.items_path", "list.url_fields"), "list.pagination": ("list.params",),
+            "list.page_url": ()},
+    "script": {"list.link_selector": ("list.script_var", "list.url_fields"), "list.pagination": (),
+               "list.page_url": ()},
+    "epaper": {"start_urls": ("list.issue_url",), "list.link_selector": ("list.page_pattern", "list.article_selector"),
+               "list.pagination": (), "list.page_url": ()},
+}
+
+
+def required_cited(status: str, kind: str = "html") -> tuple[str, ...]:
+    """The ``[evidence.cited]`` fields a config of list ``kind`` needs for ``status``."""
+    swap = _KIND_CITED[kind]
+    return tuple(dict.fromkeys(g for f in _REQUIRED_CITED[status] for g in swap.get(f, (f,))))
 #: A citation names a public file and what it shows: ``owner/repo path@commit: fact``, or, for a
 #: file the code index holds without naming its repository, ``index file ID: fact`` (``ID`` is the
 #: index's file id, readable again with its ``read_file``). Never a mirror page: those are built
@@ -67,14 +90,19 @@ class SiteConfigError(DjcrawlError):
     """A site config that cannot be used; the message names the file and the field."""
 
 
-def sites_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """``DJ_SITES_DIR`` or ``seeds/sites`` of the project (the crawl must not depend on the cwd)."""
+def sites_dir(explicit: str | os.PathLike | None = None) -> Path | Traversable:
+    """``DJ_SITES_DIR``, else the configs packaged with djcrawl (``seeds/sites``, package data
+    of ``seeds``): a folder of the checkout or of an installed wheel, or a folder inside the
+    zipped egg scrapyd runs. Never relative to the cwd."""
     if explicit:
         return Path(explicit)
     if from_env("DJ_SITES_DIR"):
         return Path(from_env("DJ_SITES_DIR"))
-    here = Path(__file__).resolve().parent.parent / "seeds" / "sites"
-    return here if here.is_dir() else Path("seeds/sites")
+    return resources.files("seeds") / "sites"
+
+
+def _stem(path: Path | Traversable) -> str:
+    return path.name.rpartition(".")[0] or path.name
 
 
 @dataclass(frozen=True)
@@ -154,7 +182,7 @@ class ArticleConfig:
 class SiteConfig:
     name: str
     title: str
-    path: Path
+    path: Path | Traversable
     allowed_domains: tuple[str, ...]
     start_urls: tuple[str, ...]
     encoding_hint: str | None
@@ -370,9 +398,9 @@ def _api_list(lf: _Fields) -> ListConfig:
                       first_next_number=0, max_pages=lf.int("max_pages", 20), kind="api", api=api)
 
 
-def load_site(path: str | os.PathLike) -> SiteConfig:
-    """Read and validate one ``<site>.toml``."""
-    path = Path(path)
+def load_site(path: str | os.PathLike | Traversable) -> SiteConfig:
+    """Read and validate one ``<site>.toml`` (a file, or a resource inside a package)."""
+    path = Path(path) if isinstance(path, (str, os.PathLike)) else path
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -383,7 +411,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
     name = f.str("name")
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise f.fail("name", "must be lower-case letters, digits and _")
-    if name != path.stem:
+    if name != _stem(path):
         raise f.fail("name", f"is {name!r} but the file is {path.name} (they must agree)")
     domains = tuple(d.lower() for d in f.strs("allowed_domains"))
     list_table = data.get("list")
@@ -444,7 +472,7 @@ def load_site(path: str | os.PathLike) -> SiteConfig:
                 raise cf.fail(key, f"{v[:60]!r} is not a citation ('owner/repo path@commit: fact' "
                                    "or 'index file ID: fact')")
         cited.append((key, values))
-    missing = [k for k in _REQUIRED_CITED[status] if k not in cited_table]
+    missing = [k for k in required_cited(status, list_cfg.kind) if k not in cited_table]
     if missing:
         raise f.fail("status", f"is {status!r} but [evidence.cited] cites no source for {', '.join(missing)}")
     cfg = SiteConfig(
@@ -474,7 +502,8 @@ def load_sites(names: list[str] | tuple[str, ...] | None = None, directory: str 
     configs whose ``status`` allows it (:data:`DEFAULT_CRAWL_STATUSES`), sorted by name, or
     every config with ``every=True`` (the mirror, ``reprocess``, ``demo``)."""
     d = sites_dir(directory)
-    available = {p.stem: p for p in sorted(d.glob("*.toml"))}
+    found = sorted(d.iterdir(), key=lambda p: p.name) if d.is_dir() else []
+    available = {_stem(p): p for p in found if p.name.endswith(".toml") and p.is_file()}
     if not available:
         raise SiteConfigError(f"no site configs in {d}")
     if names:

@@ -25,11 +25,15 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 __all__ = ["Normalizer", "get_normalizer", "DATA_DIR", "load_user_words", "is_word_token"]
 
-DATA_DIR = Path(__file__).with_name("data")
+#: The word lists (package data of ``pipelines``), read with :mod:`importlib.resources`: by
+#: a path they could not be read from the zipped egg scrapyd runs.
+DATA_DIR = resources.files("pipelines") / "data"
 
 #: A text is Traditional when at least this share of its Han characters change under t2s.
 #: Simplified reports change at most a stray character (seed 003: 1 in 2,214).
@@ -37,7 +41,7 @@ HANT_SHARE = 0.02
 KEYWORDS = 10
 
 
-def load_user_words(path: Path = DATA_DIR / "userdict.txt") -> list[tuple[str, int]]:
+def load_user_words(path: Traversable = DATA_DIR / "userdict.txt") -> list[tuple[str, int]]:
     words = []
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
@@ -48,7 +52,7 @@ def load_user_words(path: Path = DATA_DIR / "userdict.txt") -> list[tuple[str, i
     return words
 
 
-def _load_words(path: Path) -> frozenset[str]:
+def _load_words(path: Traversable) -> frozenset[str]:
     return frozenset(
         w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip() and not w.startswith("#")
     )
@@ -84,8 +88,9 @@ class Normalizer:
 
     @staticmethod
     def _load_idf() -> tuple[dict[str, float], float]:
-        # The file is found without importing jieba.analyse: that import builds jieba's own
-        # copy of the table (about 80 MB more per process, which a crawl would carry throughout).
+        # The file is found without importing jieba (its import loads the HMM tables) or
+        # jieba.analyse (which builds jieba's own copy of the table, about 80 MB more per
+        # process). jieba is an installed dependency, a folder on disk: never inside our egg.
         spec = importlib.util.find_spec("jieba")
         path = Path(os.path.dirname(spec.origin)) / "analyse" / "idf.txt"
         idf: dict[str, float] = {}

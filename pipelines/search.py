@@ -3,20 +3,24 @@
 The ranking itself is SQL in the store (the ``bm25_terms`` and ``similar_to`` macros
 made by the schema-2 migration), so the command line and a user's own SQL rank alike.
 This module segments the query the same way documents were segmented (the
-normalizer: Traditional -> Simplified, jieba with the domain words) and cuts a
-snippet around the hits.
+normalizer: Traditional -> Simplified, jieba with the domain words), leaves out the
+function words of ``data/query_stopwords.txt`` and cuts a snippet around the hits.
+
+A query is always converted to Simplified: the script detection that decides it for a
+document needs a few changed characters, which a query of two (黨建) does not have.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from .errors import DjcrawlError
-from .normalize import get_normalizer
+from .normalize import DATA_DIR, get_normalizer
 from .store import Store
 
-__all__ = ["Hit", "query_terms", "search", "similar", "snippet", "HIT_OPEN", "HIT_CLOSE"]
+__all__ = ["Hit", "query_terms", "query_stopwords", "search", "similar", "snippet", "HIT_OPEN", "HIT_CLOSE"]
 
 #: Markers around a query word in a snippet.
 HIT_OPEN, HIT_CLOSE = "【", "】"
@@ -35,20 +39,33 @@ class Hit:
     jaccard: float | None = None
 
 
-def query_terms(query: str) -> list[str]:
-    """The query's words as the index holds them (Simplified, lower case, in order, unique)."""
+@functools.lru_cache(maxsize=1)
+def query_stopwords() -> frozenset[str]:
+    """The function words a query leaves out (``data/query_stopwords.txt``)."""
+    lines = (DATA_DIR / "query_stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def _words(query: str) -> list[str]:
     norm = get_normalizer()
-    text, _script = norm.simplify_text(query)
-    return list(dict.fromkeys(t.lower() for t in norm.tokens(text)))
+    return list(dict.fromkeys(t.lower() for t in norm.tokens(norm.simplify_meta(query))))
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's words as the index holds them (Simplified, lower case, in order, unique),
+    without its function words."""
+    stop = query_stopwords()
+    return [t for t in _words(query) if t not in stop]
 
 
 def _resolve(store: Store, terms: list[str]) -> list[str]:
     # The segmenter may keep a compound whole (足球比赛) that documents split differently;
     # such a word is searched as the indexed words inside it.
     known = store.known_terms(terms)
+    stop = query_stopwords()
     out: list[str] = []
     for term in terms:
-        out.extend([term] if term in known else store.terms_within(term))
+        out.extend([term] if term in known else [t for t in store.terms_within(term) if t not in stop])
     return list(dict.fromkeys(out))
 
 
@@ -97,9 +114,12 @@ def search(store: Store, query: str, *, limit: int = 10, site: str | None = None
         raise DjcrawlError("empty query: give one or more words to search for")
     if limit < 1:
         raise DjcrawlError(f"--limit must be at least 1, not {limit}")
+    words = _words(query)
+    if not words:
+        raise DjcrawlError(f"query {query!r} has no words to search for (only punctuation or spaces)")
     terms = query_terms(query)
     if not terms:
-        raise DjcrawlError(f"query {query!r} has no words to search for (only punctuation or spaces)")
+        raise DjcrawlError(f"query {query!r} holds only words too common to search for ({', '.join(words)})")
     terms = _resolve(store, terms)
     rows = store.bm25_search(terms, limit=limit, site=site, since=since)
     return [

@@ -7,7 +7,10 @@ anything is written, so a bad file stops the load with nothing half-done.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from .ingest import add_documents
@@ -19,15 +22,25 @@ from .store import Store, UpsertResult
 
 __all__ = ["read_text_file", "seed_documents", "load_seed_dir", "SeedLoad"]
 
-DEFAULT_SEED_DIR = Path("seeds/documents")
+#: The seed reports packaged with djcrawl (``seeds/documents``, package data of ``seeds``),
+#: found in a checkout, a wheel or a zipped egg alike.
+DEFAULT_SEED_DIR = resources.files("seeds") / "documents"
+
+#: A file or folder on disk, or one inside an installed package (possibly a zip file).
+Source = Path | Traversable
 
 
-def read_text_file(path: Path) -> tuple[bytes, str]:
+def _as_source(path: str | os.PathLike | Traversable) -> Source:
+    return Path(path) if isinstance(path, (str, os.PathLike)) else path
+
+
+def read_text_file(path: Source) -> tuple[bytes, str]:
     """Bytes and decoded text of a text file (UTF-8, GBK or GB18030); one-line errors otherwise."""
-    if not path.exists():
-        raise DjcrawlError(f"{path}: no such file")
+    path = _as_source(path)
     if path.is_dir():
         raise DjcrawlError(f"{path}: is a directory, not a file")
+    if not path.is_file():
+        raise DjcrawlError(f"{path}: no such file")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -44,19 +57,20 @@ def read_text_file(path: Path) -> tuple[bytes, str]:
     return data, text
 
 
-def seed_documents(directory: Path) -> list[tuple[Path, bytes, Document]]:
+def seed_documents(directory: str | os.PathLike | Traversable) -> list[tuple[Source, bytes, Document]]:
     """Read and clean every ``*.txt`` of a directory, in name order."""
-    if not directory.exists():
-        raise DjcrawlError(f"{directory}: no such directory")
+    directory = _as_source(directory)
     if not directory.is_dir():
-        raise DjcrawlError(f"{directory}: not a directory")
-    files = sorted(directory.glob("*.txt"))
+        if directory.is_file():
+            raise DjcrawlError(f"{directory}: not a directory")
+        raise DjcrawlError(f"{directory}: no such directory")
+    files = sorted((p for p in directory.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name)
     if not files:
         raise DjcrawlError(f"{directory}: no .txt files to load")
     out = []
     for path in files:
         data, text = read_text_file(path)
-        doc = document_from_text(text, doc_id=path.stem, origin="seed", seed_file=path.name)
+        doc = document_from_text(text, doc_id=path.name[: -len(".txt")], origin="seed", seed_file=path.name)
         if not doc.text:
             raise DjcrawlError(f"{path}: nothing left after cleaning")
         out.append((path, data, doc))
@@ -69,9 +83,10 @@ class SeedLoad:
     result: UpsertResult
 
 
-def load_seed_dir(store: Store, directory: Path = DEFAULT_SEED_DIR) -> SeedLoad:
-    """Load a directory of seed reports; loading the same files again changes nothing."""
-    loaded = seed_documents(Path(directory))
+def load_seed_dir(store: Store, directory: str | os.PathLike | Traversable = DEFAULT_SEED_DIR) -> SeedLoad:
+    """Load a directory of seed reports (by default the packaged ones); loading the same files
+    again changes nothing."""
+    loaded = seed_documents(directory)
     with store.transaction():  # the files and their documents land together or not at all
         store.put_seed_files((path.name, data) for path, data, _ in loaded)
         result = add_documents(store, [doc for _, _, doc in loaded])

@@ -15,7 +15,8 @@ holds no duckdb or pyarrow.
 
 Workers are spawned, not forked: the parent holds DuckDB's threads and locks, and a
 forked child can inherit a lock held by a thread that does not exist in it. Each
-worker loads the normalizer once, when it starts.
+worker loads the normalizer once, when it starts; one that cannot (a data file missing
+from a broken install) answers every job with :class:`WorkerStartError`, which names why.
 
 Stopping is the parent's business: Ctrl-C and systemd's SIGTERM reach every process of
 the group, and a worker dying on them would turn the pages under way into errors while
@@ -40,12 +41,13 @@ from dataclasses import dataclass
 
 from .document import Document
 from .documents import NotArticle, SiteHints, document_from_page
+from .errors import DjcrawlError
 from .index.entry import IndexEntry, index_entry
 from .index.relevance import RelevanceModel
 from .normalize import get_normalizer
 from .page import Page
 
-__all__ = ["Job", "Made", "Seeds", "job_for", "make", "model_of", "WorkerPool", "make_all"]
+__all__ = ["Job", "Made", "Seeds", "job_for", "make", "model_of", "WorkerPool", "make_all", "WorkerStartError"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,14 @@ Seeds = Sequence[tuple[str, Sequence[str]]]
 
 #: The relevance model of this worker process (built by the pool's initializer).
 _MODEL: RelevanceModel | None = None
+#: Why this worker could not load what it needs (a missing data file of a broken install):
+#: every job then raises :class:`WorkerStartError` with it, rather than the pool breaking
+#: again and again with the cause only on the worker's stderr.
+_START_ERROR: str | None = None
+
+
+class WorkerStartError(DjcrawlError):
+    """The document workers cannot start: no job can be made, whatever the page."""
 
 #: Pages that can become documents; list pages and later parts of articles cannot.
 DOCUMENT_KINDS = ("article", "attachment")
@@ -89,6 +99,8 @@ def model_of(seeds: Seeds | None) -> RelevanceModel | None:
 def make(job: Job, model: RelevanceModel | None = None) -> Made:
     """The crawl's chain on one job, plus the index entry when a relevance model is given
     (or this is a worker, which has its own)."""
+    if _START_ERROR is not None:
+        raise WorkerStartError(f"the document workers cannot start: {_START_ERROR}")
     outcome = document_from_page(job.page, job.hints)
     if isinstance(outcome, NotArticle):
         return Made(None, None, outcome.reason)
@@ -108,13 +120,16 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def _warm_up(seeds: Seeds | None = None, parent: int | None = None) -> None:
-    global _MODEL
+    global _MODEL, _START_ERROR
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent)
-    get_normalizer()
-    _MODEL = model_of(seeds)
+    try:
+        get_normalizer()
+        _MODEL = model_of(seeds)
+    except Exception as exc:  # told to the parent with the first job (see make)
+        _START_ERROR = f"{type(exc).__name__}: {exc}"
 
 
 class WorkerPool:

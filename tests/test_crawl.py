@@ -23,8 +23,10 @@ from pipelines.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "real_sites"
-CONFIGS = {c.name: c for c in load_sites(every=True)}
 PAGES, SITES = build_mirror()
+#: the sites the mirror serves: the demo and every crawl here (a site configured from public
+#: evidence alone, with no mirror pages, is not crawled through the mirror)
+CONFIGS = {c.name: c for c in load_sites(every=True) if c.name in SITES}
 #: the sites the --refresh run crawls again: a multi-page article (spp) and attachments (spp_12309)
 REFRESHED = ("spp", "spp_12309")
 
@@ -132,10 +134,12 @@ def test_first_run_stores_documents_pages_and_a_run_row(first):
     (not_articles,), = rows(db, "SELECT count(*) FROM pages WHERE kind IN ('article', 'attachment') AND doc_id IS NULL")
     assert sum(n for (site, reason), n in counts.items() if reason not in (
         "document", "list-page", "http-404", "http-500", "robots-disallowed")) == not_articles
-    # a progress line per site and a summary table
+    # a progress line per site and a summary table, for the sites the mirror serves only
     for name in CONFIGS:
         assert f"[{name}] done:" in result.stderr
         assert f"\n{name} " in result.stdout
+    unserved = {c.name for c in load_sites(every=True)} - set(SITES)
+    assert unserved and not any(f"[{name}] " in result.stderr for name in unserved)
     assert "FROM documents" in result.stdout  # the example query
 
 
@@ -434,6 +438,9 @@ def test_a_crawl_naming_no_site_leaves_the_unconfirmed_sites_out(mirror, tmp_pat
     assert result.returncode == 0, result.stderr
     default = {name for name, cfg in CONFIGS.items() if cfg.in_default_crawl}
     assert default and default != set(CONFIGS)
+    # default sites the mirror does not serve are not asked for through it
+    unserved = {c.name for c in load_sites()} - set(SITES)
+    assert unserved and not unserved & {site for site, _reason in last_run(db)["counts"]}
     assert {site for site, _reason in last_run(db)["counts"]} == default
     assert {site for (site,) in rows(db, "SELECT DISTINCT site FROM pages")} == default
     named = djcrawl(mirror, "crawl", "zmdnews", "--mirror", "--db", str(db))

@@ -22,6 +22,7 @@ PIPELINE_LAYERS = (
     ("errors", "document", "page", "dates", "decode", "htmltree", "metadata", "blocked"),
     ("links", "listlinks"),
     ("extract",),
+    ("siteprobe",),
     ("clean",),
     ("normalize",),
     ("index",),

@@ -208,7 +208,7 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
         assert store.get_page(attachment).parent_url == article
     assert filled == {url: expected for url, (_kind, expected) in PAGES_5.items()}
     # nothing else changed: the three columns at the end of pages, the record of macros.sql,
-    # schema 6, and schema 7's mirror column of crawl_runs are all that is new
+    # schema 6, schema 7's mirror column of crawl_runs and the empty exports table are all that is new
     columns, rows = after["rows"].pop("crawl_runs")
     assert columns == before["rows"]["crawl_runs"][0] + ["mirror"]
     assert rows == [(*r, None) for r in before["rows"].pop("crawl_runs")[1]]
@@ -216,8 +216,10 @@ def test_migration_6_adds_the_page_columns_and_fills_them_from_what_the_file_hol
     assert columns == before["rows"]["pages"][0] + ["parent_url", "part_of", "part_no"]
     assert rows == before["rows"].pop("pages")[1]
     assert after["rows"].pop("store_macros")[1]
+    assert after["rows"].pop("exports")[1] == []
     versions = after["rows"]["schema_version"][1]
-    assert [v for v, _ in versions] == [1, 2, 3, 4, 5, 6, 7] and versions[:5] == before["rows"]["schema_version"][1]
+    assert [v for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1))
+    assert versions[:5] == before["rows"]["schema_version"][1]
     after["rows"].pop("schema_version"), before["rows"].pop("schema_version")
     assert after == before
 
@@ -231,7 +233,7 @@ def test_migration_7_marks_no_earlier_run_as_a_mirror_run_and_new_runs_say_which
                    VALUES ('r1', now(), now(), 'finished', ['spp'], 3)""")
     con.close()
     with Store(old) as store:
-        assert store.schema_version == SCHEMA_VERSION == 7
+        assert store.schema_version == SCHEMA_VERSION
         assert store.get_run("r1")["mirror"] is None and store.get_run("r1")["pages_fetched"] == 3
         store.start_run("r2", ["spp"], mirror="http://127.0.0.1:8123")
         store.start_run("r3", ["spp"])
@@ -245,3 +247,23 @@ def test_a_part_url_pattern_of_every_site_config_is_one_migration_6_reads():
     patterns = {tomllib.loads(p.read_text(encoding="utf-8"))["article"].get("part_url", "{stem}_{n}.{ext}")
                 for p in (ROOT / "seeds" / "sites").glob("*.toml")}
     assert patterns <= {"{stem}_{n}.{ext}", "{stem}-{n}.{ext}"}
+
+
+def test_the_exports_migration_gives_an_older_file_an_empty_record_it_exports_into(corpus, tmp_path):
+    from pipelines.store import exports
+
+    old = tmp_path / "v7.duckdb"
+    step = MIGRATIONS.index(exports.MIGRATION)  # the version before it
+    con = build(old, 5)
+    for target in range(6, step + 1):  # the later steps are SQL
+        con.execute(MIGRATIONS[target - 1])
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [target])
+    copy_tables(con, corpus)
+    (documents,), = con.execute("SELECT count(*) FROM documents").fetchall()
+    con.close()
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.export_history() == []
+        result = store.export_documents(tmp_path / "all.jsonl", "jsonl", new=True)
+        assert result.documents == documents > 0 and result.after is None
+        assert [h["documents"] for h in store.export_history()] == [documents]

@@ -93,11 +93,13 @@ def cmd_clean(args) -> int:
 def cmd_query(args) -> int:
     with open_reader(args.db) as store:
         columns, rows = store.query(args.sql)
-    print(render(columns, rows, args.format))
+    out = render(columns, rows, args.format)
+    if out or args.format != "jsonl":  # no rows in JSON Lines: no line at all
+        print(out)
     return 0
 
 
 def render(columns, rows, fmt: str) -> str:
-    from .tables import format_csv, format_json, format_table
+    from .tables import format_csv, format_json, format_jsonl, format_table
 
-    return {"table": format_table, "csv": format_csv, "json": format_json}[fmt](columns, rows)
+    return {"table": format_table, "csv": format_csv, "json": format_json, "jsonl": format_jsonl}[fmt](columns, rows)

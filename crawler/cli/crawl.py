@@ -79,10 +79,24 @@ def _check(args, *, every: bool = False) -> list[str]:
     return names
 
 
+def _mirrored(names: list[str]) -> list[str]:
+    """The sites of ``names`` the offline mirror serves (crawler/mirror/manifest.toml): a site
+    configured from public evidence alone has no mirror pages, and would only be answered 404."""
+    from ..mirror.pages import served_sites
+
+    served = served_sites()
+    left_out = [n for n in names if n not in served]
+    if left_out:
+        print(f"mirror: not served, left out: {', '.join(left_out)}")
+    return [n for n in names if n in served]
+
+
 def cmd_crawl(args) -> int:
     names = _check(args)
     db = db_path(args.db)
     if getattr(args, "mirror", False):
+        if not getattr(args, "sites", None):  # the default crawl through the mirror: the sites it serves
+            names = _mirrored(names)
         with mirror(len(names)) as mirror_url:
             return _crawl(db, names, mirror_url=mirror_url, refresh=args.refresh, max_pages=args.max_pages,
                           workers=args.workers)[0]
@@ -96,19 +110,17 @@ FROM documents GROUP BY site ORDER BY site NULLS FIRST"""
 
 
 def cmd_demo(args) -> int:
-    """Crawl every configured site through the offline mirror, load the seeds, show what is stored."""
+    """Crawl every site the offline mirror serves, load the seeds, show what is stored."""
     from pipelines.seeds import load_seed_dir
     from pipelines.store import Store
 
-    from ..mirror.pages import project_root
-
-    # the demo crawls every configured site, unconfirmed ones too: the mirror shows the whole chain
-    names = _check(args, every=True)
+    # the demo crawls every site the mirror serves, unconfirmed ones too: the mirror shows the whole chain
+    names = _mirrored(_check(args, every=True))
     db = db_path(args.db)
     with mirror(len(names)) as mirror_url:
         code, _run_id = _crawl(db, names, mirror_url=mirror_url)
     with Store(db) as store:
-        seeds = load_seed_dir(store, project_root() / "seeds" / "documents")
+        seeds = load_seed_dir(store)  # the packaged seed reports
         r = seeds.result
         print(f"seeds: {seeds.files} files, {r.new} new, {r.updated} updated, {r.unchanged} unchanged documents")
         columns, rows = store.query(DEMO_QUERY)
@@ -118,6 +130,10 @@ def cmd_demo(args) -> int:
 
 
 def cmd_sites(args) -> int:
+    if getattr(args, "check", None):
+        from .sitecheck import cmd_check
+
+        return cmd_check(args)
     if getattr(args, "health", False):
         from .health import cmd_health
 

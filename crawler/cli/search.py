@@ -9,14 +9,15 @@ from pipelines.errors import DjcrawlError
 
 from .options import open_reader
 
-__all__ = ["cmd_search", "cmd_similar"]
+__all__ = ["cmd_search", "cmd_similar", "parse_since"]
 
 #: Characters of a snippet in the table (the JSON gets a longer one).
 TABLE_SNIPPET = 24
 JSON_SNIPPET = 80
 
 
-def _since(value: str | None) -> dt.date | None:
+def parse_since(value: str | None) -> dt.date | None:
+    """``--since`` as a date (None when not given); a bad one is a one-line error."""
     if value is None:
         return None
     try:
@@ -32,7 +33,7 @@ def _date(value) -> str | None:
 def cmd_search(args) -> int:
     from pipelines.search import search
 
-    since = _since(args.since)
+    since = parse_since(args.since)
     with open_reader(args.db) as store:
         hits = search(store, args.query, limit=args.limit, site=args.site, since=since,
                       snippet_chars=JSON_SNIPPET if args.format == "json" else TABLE_SNIPPET)

@@ -9,7 +9,7 @@ import json
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["format_table", "format_csv", "format_json", "display_width", "cell"]
+__all__ = ["format_table", "format_csv", "format_json", "format_jsonl", "display_width", "cell"]
 
 #: Cells longer than this are cut in tables (not in csv or json).
 MAX_CELL = 40
@@ -81,3 +81,9 @@ def _jsonable(value):
 
 def format_json(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
     return json.dumps([{c: _jsonable(v) for c, v in zip(columns, row)} for row in rows], ensure_ascii=False, indent=2)
+
+
+def format_jsonl(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """One JSON object a line (JSON Lines), for tools that read a row at a time."""
+    return "\n".join(json.dumps({c: _jsonable(v) for c, v in zip(columns, row)}, ensure_ascii=False)
+                     for row in rows)

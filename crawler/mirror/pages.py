@@ -1,8 +1,8 @@
 """The pages the offline mirror serves, built once from ``manifest.toml``.
 
 Pure: reads the manifest, the templates and the real saved pages (package data of
-``crawler.mirror``: ``manifest.toml``, ``templates/``, ``real_pages/``, read with
-:mod:`importlib.resources`) and the seed texts (:func:`seed_text`), and returns
+``crawler.mirror``: ``manifest.toml``, ``templates/``, ``real_pages/``) and the seed
+texts (:func:`seed_text`, package data of ``seeds``), all read with :mod:`importlib.resources`, and returns
 ``{url: MirrorPage}`` keyed by the real site URL. No server here.
 """
 
@@ -20,7 +20,7 @@ from string import Template
 from urllib.parse import urljoin, urlsplit
 
 __all__ = ["MirrorAttachment", "MirrorPage", "MirrorSite", "build_mirror", "project_root", "seed_text",
-           "MANIFEST", "REAL_PAGES"]
+           "served_sites", "MANIFEST", "REAL_PAGES", "SEED_DOCUMENTS"]
 
 _PACKAGE = resources.files(__package__)
 MANIFEST = _PACKAGE / "manifest.toml"
@@ -30,22 +30,24 @@ TEMPLATES = _PACKAGE / "templates"
 REAL_PAGES = _PACKAGE / "real_pages"
 
 
+#: the seed reports (package data of ``seeds``), which built pages are made of
+SEED_DOCUMENTS = resources.files("seeds") / "documents"
+
+
+def served_sites(manifest: Traversable = MANIFEST) -> set[str]:
+    """The names of the sites the mirror serves, without building its pages."""
+    return set(tomllib.loads(manifest.read_text(encoding="utf-8")).get("sites", {}))
+
+
 def project_root() -> Path:
     """The source tree's root (where ``seeds/`` is), when running from a checkout."""
     return Path(__file__).resolve().parent.parent.parent
 
 
 def seed_text(stem: str) -> str:
-    """The text of the seed report ``seeds/documents/<stem>.txt``, which built pages are made of.
-
-    The seeds are project data, not package data: they are read from the source tree.
-    An installed package (egg or wheel) has no ``seeds/`` beside it, so building the
-    mirror from one needs the seed texts shipped as package data (e.g. a
-    ``crawler/mirror/seeds/`` folder read with ``importlib.resources``, like
-    ``real_pages/``) or a configured seeds directory; this is the one place to change.
-    """
-    path = project_root() / "seeds" / "documents" / f"{stem}.txt"
-    return path.read_text(encoding="utf-8")
+    """The text of the seed report ``seeds/documents/<stem>.txt``, read as package data so
+    that the mirror builds from an installed djcrawl (wheel or zipped egg) as from a checkout."""
+    return (SEED_DOCUMENTS / f"{stem}.txt").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -238,6 +240,19 @@ def _list_pages(site: dict, layout: dict, channel: dict, rows: list[dict]) -> di
     return out
 
 
+def _home_pages(site: dict, channels: list[dict], articles: list[dict]) -> dict[str, bytes]:
+    """The front page (``/``) of each host a channel is on: a bar of the site's channels by
+    their titles and a box of headlines, as real front pages link them (``djcrawl add-site``
+    starts there)."""
+    template = Template((TEMPLATES / "home.html").read_text(encoding="utf-8"))
+    nav = "\n".join(f'<a href="{html.escape(c["url"])}">{html.escape(c["title"])}</a>' for c in channels)
+    headlines = "\n".join(f'<p><a href="{html.escape(a["url"])}">{html.escape(a["title"])}</a></p>'
+                          for a in articles[:4])
+    body = template.substitute(site_title=html.escape(site["title"]), channels=nav, headlines=headlines)
+    parts = {urlsplit(c["url"]) for c in channels}
+    return {f"{p.scheme}://{p.netloc}/": body.encode("utf-8") for p in parts}
+
+
 def build_mirror(manifest: Traversable = MANIFEST) -> tuple[dict[str, MirrorPage], dict[str, MirrorSite]]:
     """``({url: page}, {site name: site})`` for every site of the manifest."""
     data = tomllib.loads(manifest.read_text(encoding="utf-8"))
@@ -284,6 +299,8 @@ def build_mirror(manifest: Traversable = MANIFEST) -> tuple[dict[str, MirrorPage
             channel_layout = data["layouts"][channel.get("layout", site["list_layout"])]
             for url, body in _list_pages(site, channel_layout, channel, ordered).items():
                 pages[url] = MirrorPage(200, body, "text/html; charset=utf-8", _etag(body), _LAST_MODIFIED)
+        for url, body in _home_pages(site, channels, site.get("articles", [])).items():
+            pages.setdefault(url, MirrorPage(200, body, "text/html; charset=utf-8", _etag(body), _LAST_MODIFIED))
         for url in [*ms.channels, *ms.article_urls]:
             ms.hosts.add(urlsplit(url).hostname)
         sites[name] = ms

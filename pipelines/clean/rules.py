@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 __all__ = ["ROLE", "NAME", "Rule", "LINE_RULES", "BYLINE_KEYS", "TITLE_LEADINS", "TAIL_START", "script_neutral"]
 
@@ -118,9 +118,8 @@ TAIL_START = 0.4
 @functools.lru_cache(maxsize=1)
 def _traditional_variants() -> dict[str, str]:
     """Simplified char -> all Traditional chars that convert to it (OpenCC's TSCharacters)."""
-    import opencc  # opencc-python-reimplemented ships the dictionary files
-
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    # opencc-python-reimplemented ships the dictionary files as package data
+    path = resources.files("opencc") / "dictionary" / "TSCharacters.txt"
     variants: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         trad, _, simp = line.partition("\t")

@@ -25,6 +25,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ..normalize import get_normalizer
@@ -33,7 +35,9 @@ __all__ = [
     "LEXICON_PATH", "RelevanceModel", "term_vector", "cosine", "load_lexicon",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The word lists (package data of ``pipelines``), read with :mod:`importlib.resources`, so
+#: that they are found inside the zipped egg scrapyd runs as in a checkout.
+DATA_DIR = resources.files("pipelines") / "data"
 LEXICON_PATH = DATA_DIR / "topic_lexicon.txt"
 
 #: Cosine (to the nearest seed, to the seed centroid) that counts as fully similar.
@@ -45,7 +49,7 @@ LEXICON_FULL = 12
 WEIGHTS = (0.4, 0.3, 0.3)
 
 
-def _read_words(path: Path) -> tuple[str, ...]:
+def _read_words(path: Path | Traversable) -> tuple[str, ...]:
     words = []
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()
@@ -55,7 +59,7 @@ def _read_words(path: Path) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_lexicon(path: Path = LEXICON_PATH) -> tuple[str, ...]:
+def load_lexicon(path: Path | Traversable = LEXICON_PATH) -> tuple[str, ...]:
     return _read_words(path)
 
 
@@ -70,7 +74,7 @@ def _idf() -> tuple[dict[str, float], float]:
 @functools.lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     path = DATA_DIR / "stopwords.txt"
-    return frozenset(_read_words(path)) if path.exists() else frozenset()
+    return frozenset(_read_words(path)) if path.is_file() else frozenset()
 
 
 def term_vector(tokens: Iterable[str], counts: Mapping[str, int] | None = None) -> dict[str, float]:

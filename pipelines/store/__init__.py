@@ -2,7 +2,8 @@
 
 Everything else calls the methods of :class:`Store`, one class made of one part per
 subject: ``documents``, ``pages``, ``runs``, ``health`` (per-site run health), ``index`` (fingerprints, bands, postings,
-reprint clusters, relevance) and ``search``, all on the connection of ``connection``.
+reprint clusters, relevance), ``search``, ``exports`` (exports and their record) and
+``report`` (what ``djcrawl report`` charts), all on the connection of ``connection``.
 ``schema`` migrates the tables; ``macros.sql`` holds every SQL macro and view.
 """
 
@@ -14,9 +15,11 @@ import os
 from .connection import StoreError, StoreLocked
 from . import schema
 from .documents import Documents, UpsertResult
+from .exports import Exports
 from .health import Health
 from .index import Index
 from .pages import Pages
+from .report import Report
 from .runs import Runs
 from .schema import SCHEMA_VERSION
 from .search import Search
@@ -24,7 +27,7 @@ from .search import Search
 __all__ = ["Store", "StoreError", "StoreLocked", "SCHEMA_VERSION", "UpsertResult"]
 
 
-class Store(Documents, Pages, Runs, Health, Index, Search):
+class Store(Documents, Pages, Runs, Health, Index, Search, Exports, Report):
     """A DuckDB file holding the corpus. Use as a context manager."""
 
     def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0, writer=None,

@@ -194,6 +194,8 @@ class Connection:
             cur = self.con.execute(sql, params or [])
         except duckdb.Error as exc:
             raise _friendly_sql(self.path, exc) from exc
+        if cur is None:  # DuckDB answers None, not a cursor, to a text holding no statement
+            raise StoreError("SQL error: no statement to run (the query is empty or only comments)")
         if cur.description is None:
             return [], []
         return [c[0] for c in cur.description], cur.fetchall()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..index.fingerprint import lsh_buckets, text_signature
-from . import macros
+from . import exports, macros
 from .connection import Connection, StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "prepare", "version"]
@@ -182,6 +182,8 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
     """
     ALTER TABLE crawl_runs ADD COLUMN mirror VARCHAR;
     """,
+    # 7 -> 8: the record of `djcrawl export`, which `--new` reads (pipelines/store/exports.py).
+    exports.MIGRATION,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
