@@ -159,8 +159,9 @@ def test_the_crawl_finishes_intact_after_the_readers(during):
         held = store.query("SELECT count(*) FROM pages WHERE url = ?", [HELD])[1]
     assert status == "finished" and new == crawled and fetched == pages
     assert during["seen"]["pages"] <= urls  # nothing seen during the crawl went missing
-    docs = set(during["seen"]["query"].stdout.split()[1:])
-    assert docs <= {d for (d,) in Store(db, read_only=True).query("SELECT doc_id FROM documents")[1]}
+    with Store(db, read_only=True) as store:
+        final = {d for (d,) in store.query("SELECT doc_id FROM documents")[1]}
+    assert set(during["seen"]["query"].stdout.split()[1:]) <= final
     assert held == [(1,)]  # the held page was stored once released
 
 
