@@ -80,7 +80,7 @@ class StoreExtension:
             yield self._open
         finally:
             store, self._open = self._open, None
-            store.close()  # DuckDB checkpoints and lets the file go: readers get in
+            store.close()  # the file let go: readers get in
 
     @property
     def store(self) -> Store | None:
@@ -95,7 +95,7 @@ class StoreExtension:
     def _store(self, wait: float) -> Store:
         # A batch's commit stays in the WAL (DuckDB checkpoints it into the file once the
         # WAL passes its threshold, as with a connection held open); a checkpoint at every
-        # close made a batch cost 1.7-2.6x as much (benchmarks/README.md, "Readers during a crawl").
+        # close made the batches cost 1.31x as much (benchmarks/README.md, "Readers during a crawl").
         store = Store(self.path, writer=self.lock, wait=wait, checkpoint_on_close=False)
         self._wal = True
         return store
