@@ -1,11 +1,14 @@
 """The crawl's database and its run row, as Scrapy extensions.
 
-:class:`StoreExtension` owns the DuckDB file for the whole crawl: it opens it when the
-crawler is built (so a locked or corrupt file stops the crawl before any request, with
-the store's one-line error) and closes it when the engine has stopped, after every
-pipeline has written its last batch. Other components find it with
-``crawler.get_extension(StoreExtension)``; it also answers what the spider and the
-conditional-request middleware need to know of earlier runs.
+:class:`StoreExtension` owns the DuckDB file for the whole crawl: it takes the file's
+writer lock and opens the file once when the crawler is built (so a locked or corrupt file
+stops the crawl before any request, with the store's one-line error), and lets the lock go
+when the engine has stopped, after every pipeline has written its last batch. In between
+it holds the file open only inside :meth:`~StoreExtension.session` (a batch commit, a run
+row, a look-up of a stored page), so readers (``djcrawl query``, pandas, the DuckDB CLI)
+get in between two batches; the writer lock keeps any other writer out meanwhile. Other
+components find it with ``crawler.get_extension(StoreExtension)``; it also answers what the
+spider and the conditional-request middleware need to know of earlier runs.
 
 :class:`RunRecorder` writes the run's ``crawl_runs`` row: ``running`` when the spider
 opens (with ``mirror``, the ``DJ_MIRROR_URL`` it went through); when it closes, its totals,
@@ -17,17 +20,24 @@ failed (``fetch_failures``), for the next runs to ask for again.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 from scrapy import signals
 
 from pipelines.page import Page
-from pipelines.store import Store
+from pipelines.store import Store, StoreError
+from pipelines.store.writer import WriterLock
 
 from . import outcomes
 
 __all__ = ["StoreExtension", "RunRecorder", "new_run_id"]
+
+logger = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -36,39 +46,99 @@ def new_run_id() -> str:
 
 
 class StoreExtension:
-    """The open :class:`~pipelines.store.Store` of the crawl (``DJ_DUCKDB_PATH``)."""
+    """The crawl's :class:`~pipelines.store.Store` (``DJ_DUCKDB_PATH``), opened for each :meth:`session`."""
 
-    def __init__(self, path: str):
-        self.store: Store | None = Store(path)
+    def __init__(self, path: str, wait: float = 0.0):
+        self.path = Path(path)
+        self.wait = wait  # seconds a session waits for readers to let the file go
+        self.lock: WriterLock | None = WriterLock(self.path)
+        self._open: Store | None = None
+        self._wal = False  # a session left its commits in the WAL
+        try:
+            with self.session():  # migrates an older file, refuses a newer or corrupt one
+                pass
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def from_crawler(cls, crawler):
-        ext = cls(crawler.settings.get("DJ_DUCKDB_PATH"))
+        ext = cls(crawler.settings.get("DJ_DUCKDB_PATH"), crawler.settings.getfloat("DJ_LOCK_WAIT", 30.0))
         # closed after spider_closed, so the run recorder can still finish the run row
         crawler.signals.connect(ext.close, signal=signals.engine_stopped)
         return ext
 
+    @contextlib.contextmanager
+    def session(self, wait: float | None = None) -> Iterator[Store]:
+        """The file open for the block (inside a session already open: that one); ``wait``
+        seconds at most for readers to let it go (default: ``DJ_LOCK_WAIT``), else
+        :class:`~pipelines.store.StoreLocked`."""
+        if self._open is not None:
+            yield self._open
+            return
+        if self.lock is None:
+            raise RuntimeError("the crawl's store is closed")
+        self._open = self._store(self.wait if wait is None else wait)
+        try:
+            yield self._open
+        finally:
+            store, self._open = self._open, None
+            store.close()  # the file let go: readers get in
+
+    @property
+    def store(self) -> Store | None:
+        """The file held open until :meth:`close` (a caller outside the crawl, e.g. a test, that
+        wants one store for many calls); None once closed. The crawl itself uses sessions."""
+        if self.lock is None:
+            return None
+        if self._open is None:
+            self._open = self._store(self.wait)
+        return self._open
+
+    def _store(self, wait: float) -> Store:
+        # A batch's commit stays in the WAL (DuckDB checkpoints it into the file once the
+        # WAL passes its threshold, as with a connection held open); a checkpoint at every
+        # close made the batches cost 1.31x as much (benchmarks/README.md, "Readers during a crawl").
+        store = Store(self.path, writer=self.lock, wait=wait, checkpoint_on_close=False)
+        self._wal = True
+        return store
+
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+        if self.lock is not None:
+            try:
+                if self._wal:
+                    # the crawl's last act: the file left whole, without its WAL
+                    with Store(self.path, writer=self.lock, wait=self.wait) as store:
+                        store.con.execute("CHECKPOINT")
+            except StoreError as exc:  # readers held it all along: the WAL stays, the data is safe
+                logger.warning("%s; its WAL is checkpointed by the next writer", exc)
+            finally:
+                self.lock.release()
+                self.lock = None
 
     # what earlier runs left, for the spider and the middlewares
 
     def known_article_urls(self) -> set[str]:
-        return self.store.known_article_urls()
+        with self.session() as store:
+            return store.known_article_urls()
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
-        return self.store.page_validators(url)
+        with self.session() as store:
+            return store.page_validators(url)
 
     def get_page(self, url: str) -> Page | None:
-        return self.store.get_page(url)
+        with self.session() as store:
+            return store.get_page(url)
 
     def must_walk_whole_lists(self, site: str, run_id: str | None) -> bool:
         """Whether the site's last run left its lists unwalked: killed, interrupted, cut by
         --max-pages, or a list page failed. Then older list pages can hold articles never
         fetched, and a list must not stop at its first all-known page."""
-        status, reasons = self.store.last_run_of_site(site, exclude_run=run_id)
+        with self.session() as store:
+            status, reasons = store.last_run_of_site(site, exclude_run=run_id)
         # a 'partial' run walked this site's lists to the end unless it says otherwise below
         return status is not None and (status not in ("finished", "partial")
                                        or bool(reasons & {"max-pages-reached", "list-failed"}))
@@ -90,20 +160,23 @@ class RunRecorder:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    @property
-    def store(self) -> Store:
-        return self.crawler.get_extension(StoreExtension).store
+    def session(self):
+        return self.crawler.get_extension(StoreExtension).session()
 
     def spider_opened(self, spider) -> None:
-        self.store.interrupt_stale_runs()  # runs left 'running' by a killed crawl
-        # a run through the mirror is marked: it never shows that a real site works
-        self.store.start_run(self.run_id, sorted(spider.configs),
-                             mirror=self.crawler.settings.get("DJ_MIRROR_URL") or None)
+        with self.session() as store:
+            store.interrupt_stale_runs()  # runs left 'running' by a killed crawl
+            # a run through the mirror is marked: it never shows that a real site works
+            store.start_run(self.run_id, sorted(spider.configs),
+                            mirror=self.crawler.settings.get("DJ_MIRROR_URL") or None)
 
     def articles_to_ask_again(self) -> list[tuple[str, str, int]]:
         """``(url, site, failed runs)`` of the articles earlier runs failed to fetch, still under
         ``DJ_RETRY_FAILED``."""
-        return self.store.failed_fetches(self.retry_limit) if self.retry_limit > 1 else []
+        if self.retry_limit <= 1:
+            return []
+        with self.session() as store:
+            return store.failed_fetches(self.retry_limit)
 
     def article_failed(self, url: str, site: str, reason: str) -> None:
         self.failed_articles.append((url, site, reason))
@@ -111,7 +184,8 @@ class RunRecorder:
     def spider_closed(self, spider, reason) -> None:
         # item pipelines have closed (and written their last batch) before this signal
         stats = self.crawler.stats
-        gave_up = self.store.record_fetch_failures(self.failed_articles, self.run_id, max(self.retry_limit, 1))
+        with self.session() as store:
+            gave_up = store.record_fetch_failures(self.failed_articles, self.run_id, max(self.retry_limit, 1))
         for _url, site in gave_up:
             outcomes.count(stats, site, "gave-up")
         totals = {name: stats.get_value(outcomes.total_key(name), 0) for name in outcomes.TOTALS}
@@ -125,4 +199,5 @@ class RunRecorder:
             status = outcomes.run_status(outcomes.site_state(everything, site) for site in sorted(spider.configs))
         else:
             status = "interrupted"
-        self.store.finish_run(self.run_id, status, totals, counts)
+        with self.session() as store:
+            store.finish_run(self.run_id, status, totals, counts)

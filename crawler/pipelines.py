@@ -7,7 +7,8 @@ in the crawl process would hold up the event loop (downloads, list parsing, stor
 and leave the second core idle. An article under ``DJ_MIN_RELEVANCE`` makes no
 document. ``StorePipeline`` keeps every fetched page in ``pages`` and the documents
 through :func:`pipelines.ingest.add_documents`, a batch at a time, each batch one
-transaction. Both find the database through the crawl's
+transaction in a session of the file: opened for the batch and let go after it, so that
+readers get in between. Both find the database through the crawl's
 :class:`~crawler.extensions.StoreExtension`.
 """
 
@@ -21,6 +22,7 @@ from pipelines.errors import DjcrawlError
 from pipelines.index.entry import IndexEntry
 from pipelines.ingest import add_documents, is_relevant, relevance_seeds, relevance_threshold
 from pipelines.page import Page
+from pipelines.store import StoreLocked
 from pipelines.workers import WorkerPool, WorkerStartError, job_for
 
 from . import outcomes
@@ -70,7 +72,8 @@ class DocumentPipeline:
         # the first requests; in-process, loading them inside the first process_item would
         # block the event loop for a second or two, long enough for a healthy download on a
         # busy machine to time out. The seeds are the reference set of relevance.
-        seeds = relevance_seeds(self.crawler.get_extension(StoreExtension).store)
+        with self.crawler.get_extension(StoreExtension).session() as store:
+            seeds = relevance_seeds(store)
         stats = self.crawler.stats
         self.pool = WorkerPool(self.workers, seeds, on_restart=lambda: stats.inc_value("djcrawl/worker_restarts"))
         self.pool.start()
@@ -124,6 +127,11 @@ class DocumentPipeline:
         self._closing = deferred_from_coro(self.crawler.engine.close_spider_async(reason=WORKERS_FAILED))
 
 
+#: Seconds a batch waits for readers to let the file go before it is kept for the next try
+#: (the event loop waits meanwhile: no download is read, so this stays short).
+BATCH_WAIT = 2.0
+
+
 class StorePipeline:
     """Pages and documents written in batches on the crawl's store."""
 
@@ -135,14 +143,15 @@ class StorePipeline:
         self.pages: list[Page] = []
         self.docs: list[Document] = []
         self.entries: dict[str, IndexEntry] = {}
-        self.store = None
+        self.ext: StoreExtension | None = None
+        self.waiting = False  # a reader held the file at the last try
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def open_spider(self):
-        self.store = self.crawler.get_extension(StoreExtension).store
+        self.ext = self.crawler.get_extension(StoreExtension)
 
     def process_item(self, item: Processed) -> Processed:
         page = item.page
@@ -158,17 +167,30 @@ class StorePipeline:
             part.doc_id = page.doc_id
             self.pages.append(part)
         if len(self.pages) >= self.batch_size or len(self.docs) >= self.batch_size:
-            self.flush()
+            # once a reader kept the file, the next tries only look (no wait): an item
+            # arriving must not hold the event loop up again and again
+            self.flush(wait=0.0 if self.waiting else BATCH_WAIT)
         return item
 
-    def flush(self) -> None:
+    def flush(self, wait: float | None = None) -> None:
         """Write the batch in ONE transaction: a killed crawl leaves no page naming a missing
-        document and no document without its page (the re-run then fetches what is missing)."""
+        document and no document without its page (the re-run then fetches what is missing).
+        While a reader holds the file longer than ``wait`` seconds, the batch is kept and
+        tried again with the next item (the last one waits ``DJ_LOCK_WAIT``)."""
         if not self.pages and not self.docs:
             return
-        with self.store.transaction():
-            self.store.put_pages(self.pages)
-            result = add_documents(self.store, self.docs, self.entries)
+        try:
+            with self.ext.session(wait=wait) as store, store.transaction():
+                store.put_pages(self.pages)
+                result = add_documents(store, self.docs, self.entries)
+        except StoreLocked as exc:
+            if wait is None:
+                raise
+            if not self.waiting:
+                logger.warning("%s; %d pages kept for the next batch", exc, len(self.pages))
+            self.waiting = True
+            return
+        self.waiting = False
         self.pages, self.docs, self.entries = [], [], {}
         stats = self.crawler.stats
         stats.inc_value(outcomes.total_key("documents_new"), result.new)

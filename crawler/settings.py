@@ -57,6 +57,10 @@ DJ_MAX_PAGES = from_env("DJ_MAX_PAGES", 0)
 DJ_RUN_ID = from_env("DJ_RUN_ID", "")
 #: Pages and documents are written in batches of this many, one transaction a batch.
 DJ_BATCH_SIZE = from_env("DJ_BATCH_SIZE", 50)
+#: Seconds a reader (query, search, similar, export) waits for a writer to let the database
+#: go, and the crawl's last batch waits for readers; the crawl holds the file only while it
+#: commits a batch (README, "Reading during a crawl").
+DJ_LOCK_WAIT = from_env("DJ_LOCK_WAIT", 30)
 #: Processes that make documents out of fetched pages (0 = the crawl process itself).
 #: Default one per core: on 2 cores, 2 workers crawl the loopback mirror 1.8x as fast as
 #: the crawl process alone, 1 worker 1.4x; each worker holds ~190 MB of dictionaries

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.errors import DjcrawlError
 
-from .options import db_path
+from .options import db_path, open_reader
 
 __all__ = ["cmd_load_seeds", "cmd_clean", "cmd_query", "render"]
 
@@ -94,9 +94,7 @@ def cmd_clean(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from pipelines.store import Store
-
-    with Store(db_path(args.db), read_only=True) as store:
+    with open_reader(args.db) as store:
         columns, rows = store.query(args.sql)
     out = render(columns, rows, args.format)
     if out or args.format != "jsonl":  # no rows in JSON Lines: no line at all

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.errors import DjcrawlError
 
-from .options import db_path
+from .options import open_between_batches
 from .search import parse_since
 
 __all__ = ["cmd_export", "format_of"]
@@ -27,15 +27,12 @@ def format_of(out: Path, explicit: str | None) -> str:
 
 
 def cmd_export(args) -> int:
-    from pipelines.store import Store
-
     out = Path(args.out)
     fmt = format_of(out, args.format)
     since = parse_since(args.since)
-    db = db_path(args.db)
-    if not db.exists():  # opened for writing (the record of the export), it would be made empty
-        raise DjcrawlError(f"database {db} does not exist (run `djcrawl load-seeds` or `djcrawl demo` first)")
-    with Store(db) as store:
+    # the export reads and records itself in one short write, which may go between two
+    # batches of a running crawl (README, "Reading during a crawl")
+    with open_between_batches(args.db) as store:
         result = store.export_documents(out, fmt, site=args.site, since=since, new=args.new)
     what = f"exported {result.documents:,} document{'s' if result.documents != 1 else ''} to {out} ({fmt})"
     if args.new:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 
 from .. import outcomes
-from .options import db_path
+from .options import db_path, open_reader
 from .tables import format_table
 
 __all__ = ["cmd_health", "site_health", "flag_lines", "lists_yielded_nothing", "LAST_RUNS"]
@@ -97,15 +97,13 @@ def _when(run: dict | None) -> str:
 
 
 def cmd_health(args) -> int:
-    from pipelines.store import Store
-
     from ..siteconfig import load_sites
 
     db = db_path(getattr(args, "db", None))
     if not db.exists():
         print(f"no database at {db}: no site was crawled", file=sys.stderr)
         return 1
-    with Store(db, read_only=True) as store:
+    with open_reader(str(db)) as store:
         configured = [c.name for c in load_sites(every=True)]
         sites = configured + [s for s in store.crawled_sites() if s not in configured]
         healths = [site_health(store, s) for s in sites]

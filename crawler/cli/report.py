@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipelines.errors import DjcrawlError
 
-from .options import db_path
+from .options import db_path, open_reader
 
 __all__ = ["cmd_report", "render_report", "CHARTS", "PLOTLY_SCRIPT_ID"]
 
@@ -232,15 +232,13 @@ def render_report(data: ReportData, *, db: Path, generated: dt.datetime) -> str:
 
 
 def cmd_report(args) -> int:
-    from pipelines.store import Store
-
     out = Path(args.out)
     if out.is_dir():
         raise DjcrawlError(f"{out} is a directory; --out names the HTML file to write")
     if not out.parent.is_dir():
         raise DjcrawlError(f"{out.parent} does not exist; make it first or choose another --out")
     db = db_path(args.db)
-    with Store(db, read_only=True) as store:
+    with open_reader(str(db)) as store:
         data = gather(store)
     page = render_report(data, db=db, generated=dt.datetime.now())
     tmp = out.with_name(f".{out.name}.part")

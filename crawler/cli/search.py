@@ -7,7 +7,7 @@ import json
 
 from pipelines.errors import DjcrawlError
 
-from .options import db_path
+from .options import open_reader
 
 __all__ = ["cmd_search", "cmd_similar", "parse_since"]
 
@@ -32,10 +32,9 @@ def _date(value) -> str | None:
 
 def cmd_search(args) -> int:
     from pipelines.search import search
-    from pipelines.store import Store
 
     since = parse_since(args.since)
-    with Store(db_path(args.db), read_only=True) as store:
+    with open_reader(args.db) as store:
         hits = search(store, args.query, limit=args.limit, site=args.site, since=since,
                       snippet_chars=JSON_SNIPPET if args.format == "json" else TABLE_SNIPPET)
     if args.format == "json":
@@ -57,9 +56,8 @@ def cmd_search(args) -> int:
 
 def cmd_similar(args) -> int:
     from pipelines.search import similar
-    from pipelines.store import Store
 
-    with Store(db_path(args.db), read_only=True) as store:
+    with open_reader(args.db) as store:
         hits = similar(store, args.doc_id, limit=args.limit)
     if args.format == "json":
         print(json.dumps(

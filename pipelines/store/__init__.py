@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 # first: it sets DuckDB's allocator options, which must be in place before duckdb loads
-from .connection import StoreError
+from .connection import StoreError, StoreLocked
 from . import schema
 from .documents import Documents, UpsertResult
 from .exports import Exports
@@ -24,14 +24,15 @@ from .runs import Runs
 from .schema import SCHEMA_VERSION
 from .search import Search
 
-__all__ = ["Store", "StoreError", "SCHEMA_VERSION", "UpsertResult"]
+__all__ = ["Store", "StoreError", "StoreLocked", "SCHEMA_VERSION", "UpsertResult"]
 
 
 class Store(Documents, Pages, Runs, Health, Index, Search, Exports, Report):
     """A DuckDB file holding the corpus. Use as a context manager."""
 
-    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
-        super().__init__(path, read_only=read_only)
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0, writer=None,
+                 checkpoint_on_close: bool = True):
+        super().__init__(path, read_only=read_only, wait=wait, writer=writer, checkpoint_on_close=checkpoint_on_close)
         try:
             schema.prepare(self)
         except BaseException:

@@ -5,6 +5,13 @@ builds on (``con``, :meth:`~Connection.transaction`, :meth:`~Connection._registe
 Writes go in batches through Arrow (one registered table, one ``INSERT ... ON
 CONFLICT`` statement per batch): about 20-30x faster than ``executemany`` here, and
 each batch is one transaction, so a killed process leaves no half-written rows.
+
+Files are written in the storage format of DuckDB 1.5 (:data:`STORAGE_VERSION`), so that
+every 1.x client still in use (the DuckDB CLI on PyPI, pandas with an older duckdb) opens
+them; a file in a newer format is rewritten into it by the first writing open
+(:mod:`.compat`). DuckDB lets one process hold a file while it writes and no one else open
+it meanwhile, so a reader waits (``wait`` seconds at most) while a writer holds it: the
+crawl holds it only while it commits a batch (:mod:`.writer`).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -20,40 +28,31 @@ from pathlib import Path
 # them back. Returning them at once kept 1,000 stored documents at +109 MB of RSS instead
 # of +281 MB, for ~5 % more CPU in the store stage (benchmarks/README.md, "Where the
 # crawl's memory goes"). Read once, when the library loads: it must be set before the
-# import (this is the only module of the store that imports duckdb). A value the user set wins.
+# import (the store imports duckdb here first: pipelines/store/__init__.py imports this module
+# before any other). A value the user set wins.
 os.environ.setdefault("DUCKDB_JE_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from ..errors import DjcrawlError  # noqa: E402
+from .compat import rewrite  # noqa: E402
+from .fileformat import (NO_ZSTD, READ_WAIT, STORAGE_VERSION, StoreError, StoreLocked,  # noqa: E402,F401
+                         is_lock as _is_lock, storage_version, version_key as _version_key)
+from .writer import BETWEEN_BATCHES, WriterLock  # noqa: E402,F401
 
-__all__ = ["Connection", "StoreError", "NO_ZSTD"]
-
-
-# DuckDB stores long strings (a report's text) with ZSTD over a whole column segment of
-# up to ~2,000 rows: reading ONE document's text then decompresses all of them. At 10,000
-# documents that made fetching one text take ~70-100 ms, a search's 10 texts ~700 ms, and
-# a scan such as `text LIKE '%...%'` 5x slower. Without it the texts are stored
-# uncompressed: +60 % for the documents table on disk, one text in ~1 ms
-# (benchmarks/README.md, "Store and query"). DuckDB does not keep the setting in the
-# file, so every writing connection sets it.
-NO_ZSTD = "SET disabled_compression_methods = 'zstd'"
-
-
-class StoreError(DjcrawlError):
-    """The database cannot be opened or used; the message says why in one line."""
+__all__ = ["Connection", "StoreError", "StoreLocked", "NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
-def _friendly(path: Path, exc: Exception) -> StoreError:
+def _friendly(path: Path, exc: Exception, waited: float = 0.0) -> StoreError:
     msg = str(exc)
-    if "Could not set lock" in msg or "Conflicting lock" in msg:
+    if _is_lock(exc):
         pid = _LOCK_PID.search(msg)
         holder = f" by process {pid.group(1)}" if pid else ""
-        return StoreError(f"database {path} is locked{holder}; wait for it to finish or use another --db")
+        after = f" (waited {waited:g} s)" if waited else ""
+        return StoreLocked(f"database {path} is locked{holder}{after}; wait for it to finish or use another --db")
     if "not a valid DuckDB database" in msg or "Corrupt" in msg or "corrupt" in msg:
         return StoreError(f"database {path} is not a valid DuckDB file (corrupt or another format)")
     if "read-only" in msg or "read only" in msg:
@@ -73,28 +72,72 @@ def _friendly_sql(path: Path, exc: Exception) -> StoreError:
 
 
 class Connection:
-    """One open DuckDB file (``con``), for reading and writing or read-only."""
+    """One open DuckDB file (``con``), for reading and writing or read-only.
 
-    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+    ``wait``: seconds to wait while another process holds the file (0: fail at once).
+    ``checkpoint_on_close=False`` leaves what was committed in the WAL beside the file
+    (readers of DuckDB 1.5 and 2.0 read it) for DuckDB's own checkpoint once the WAL
+    passes its threshold, as a connection held open does: closing after every batch then
+    costs no more than holding the file (benchmarks/store_readers.py).
+    A writing open takes the file's writer lock (:class:`.writer.WriterLock`) for as long
+    as it is open, unless given ``writer``, one its caller holds (the crawl's, held from
+    its first batch to its last while the file is opened for each), or
+    :data:`.writer.BETWEEN_BATCHES` for a short write that may go between a crawl's batches."""
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, wait: float = 0.0,
+                 writer=None, checkpoint_on_close: bool = True):
         self.path = Path(path)
         self.read_only = read_only
+        self.checkpoint_on_close = checkpoint_on_close
         self._tx_depth = 0
+        self._own_writer = None
         if read_only and not self.path.exists():
             raise StoreError(f"database {self.path} does not exist (run `djcrawl load-seeds` or `djcrawl demo` first)")
         if self.path.is_dir():
             raise StoreError(f"database {self.path} is a directory, not a DuckDB file")
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if writer is None:
+                writer = self._own_writer = WriterLock(self.path)
+            # writer=BETWEEN_BATCHES: no lock, DuckDB's own is waited for (a short write)
         try:
-            # read-only means the database file and nothing else: no COPY TO files, no reading
-            # other files, no extension downloads (a query is data, never a way out)
-            config = ({"enable_external_access": False, "autoinstall_known_extensions": False,
-                       "autoload_known_extensions": False} if read_only else {})
-            self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
-            if not read_only:
-                self.con.execute(NO_ZSTD)
-        except duckdb.Error as exc:
-            raise _friendly(self.path, exc) from exc
+            self.con = self._connect(wait)
+            if not read_only and _version_key(storage_version(self.con)) > _version_key(STORAGE_VERSION):
+                self.con.close()
+                rewrite(self.path)  # under the writer lock: no one else writes meanwhile
+                self.con = self._connect(wait)
+        except BaseException:
+            if self._own_writer is not None:
+                self._own_writer.release()
+            raise
+
+    def _connect(self, wait: float):
+        # read-only means the database file and nothing else: no COPY TO files, no reading
+        # other files, no extension downloads (a query is data, never a way out)
+        config = ({"enable_external_access": False, "autoinstall_known_extensions": False,
+                   "autoload_known_extensions": False} if self.read_only
+                  else {"storage_compatibility_version": STORAGE_VERSION})
+        deadline = time.monotonic() + wait
+        pause = 0.01
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
+                break
+            except duckdb.Error as exc:
+                left = deadline - time.monotonic()
+                if not _is_lock(exc) or left <= 0:
+                    raise _friendly(self.path, exc, wait if _is_lock(exc) else 0.0) from exc
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 0.2)  # a batch commit is short: look again soon
+        if not self.read_only:
+            try:
+                con.execute(NO_ZSTD)
+                if not self.checkpoint_on_close:
+                    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+            except duckdb.Error as exc:
+                con.close()
+                raise _friendly(self.path, exc) from exc
+        return con
 
     def __enter__(self):
         return self
@@ -103,7 +146,12 @@ class Connection:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            if self._own_writer is not None:
+                self._own_writer.release()
+                self._own_writer = None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

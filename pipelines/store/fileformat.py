@@ -1,0 +1,57 @@
+"""What a djcrawl file is on disk: the storage version it is written in, the compression
+every writer turns off, and the errors of opening it (no DuckDB import here: the store's
+first import of duckdb is in :mod:`.connection`, after its allocator settings)."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import DjcrawlError
+
+__all__ = ["NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "StoreError", "StoreLocked", "is_lock",
+           "storage_version", "version_key"]
+
+
+# DuckDB stores long strings (a report's text) with ZSTD over a whole column segment of
+# up to ~2,000 rows: reading ONE document's text then decompresses all of them. At 10,000
+# documents that made fetching one text take ~70-100 ms, a search's 10 texts ~700 ms, and
+# a scan such as `text LIKE '%...%'` 5x slower. Without it the texts are stored
+# uncompressed: +60 % for the documents table on disk, one text in ~1 ms
+# (benchmarks/README.md, "Store and query"). DuckDB does not keep the setting in the
+# file, so every writing connection sets it.
+NO_ZSTD = "SET disabled_compression_methods = 'zstd'"
+
+
+# DuckDB 2.0 writes files (storage "v2.0.0") that no 1.x client reads ("version number 69
+# ... can only read versions between 64 and 68"), among them the newest DuckDB CLI on PyPI
+# (1.5.6). A file made with this storage version is read by DuckDB 1.5 and 2.0 alike; DuckDB
+# keeps an existing file in the version it was made with, so it is set when a file is made.
+STORAGE_VERSION = "v1.5.0"
+
+#: Seconds a reader waits for a writer to let the file go (the crawl holds it while it
+#: commits a batch: well under a second on the mirror, see benchmarks/README.md).
+READ_WAIT = 30.0
+
+
+class StoreError(DjcrawlError):
+    """The database cannot be opened or used; the message says why in one line."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the file (DuckDB's lock, or the writer lock)."""
+
+
+def is_lock(exc: Exception) -> bool:
+    msg = str(exc)
+    return "Could not set lock" in msg or "Conflicting lock" in msg
+
+
+def storage_version(con) -> str:
+    """The storage version of the file ``con`` has open (``v1.5.0+``, ``v2.0.0+``)."""
+    row = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                      "WHERE database_name = current_database()").fetchone()
+    return (row[0] if row else None) or ""
+
+
+def version_key(tag: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", tag)[:3])
