@@ -42,6 +42,8 @@ class WriterLock:
             _HELD[self._key][1] += 1
             return
         try:
+            # a writer may be the file's first: its folder (data/ of a fresh checkout) too
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"database {self.db}: cannot make its lock file {self.path}: {exc.strerror}") from None
