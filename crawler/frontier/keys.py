@@ -52,11 +52,23 @@ def connect(url: str):
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise DjcrawlError(f"--frontier {url!r} is not a redis:// URL (redis://HOST:PORT/DB)")
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=30, retry_on_timeout=True)
+        client = redis.Redis.from_url(url, **redis_params())
         client.ping()
     except (redis.RedisError, ValueError) as exc:
         raise DjcrawlError(f"frontier {url} not reachable: {exc}") from None
     return client
+
+
+def redis_params() -> dict:
+    """Client options of every connection to the frontier: a Redis restart (its data persisted)
+    is waited for, up to about a minute, instead of ending the node or the loader."""
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError, TimeoutError
+    from redis.retry import Retry
+
+    return {"socket_connect_timeout": 10, "socket_timeout": 30,
+            "retry": Retry(ExponentialBackoff(cap=2.0, base=0.1), 40),
+            "retry_on_error": [ConnectionError, TimeoutError, ConnectionRefusedError]}
 
 
 def node_id() -> str:
@@ -73,6 +85,7 @@ def node_settings(url: str, *, idle_exit: float = 0, node: str | None = None) ->
         "DJ_IDLE_EXIT": idle_exit,
         "DJ_FRONTIER_NODE": node or node_id(),
         "REDIS_URL": url,
+        "REDIS_PARAMS": redis_params(),
         "SCHEDULER": "crawler.frontier.scheduler.FrontierScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_QUEUE_KEY": REQUESTS,
