@@ -263,11 +263,11 @@ def test_the_loader_killed_mid_batch_loses_nothing(mirror, frontier, one_process
     assert entries > 10
     # let it go on, stopping it again until it is caught between reading a batch and acknowledging it
     caught = False
-    for _ in range(2000):
+    for _ in range(5000):
         os.killpg(first.pid, signal.SIGCONT)
-        time.sleep(0.01)
+        time.sleep(0.002)
         os.killpg(first.pid, signal.SIGSTOP)
-        time.sleep(0.01)  # the stop has landed
+        wait_until(lambda: _state(first.pid) == "T", what="the loader stopped")
         if client.xpending("djcrawl:results", "loader")["pending"]:
             caught = True
             break
@@ -278,6 +278,11 @@ def test_the_loader_killed_mid_batch_loses_nothing(mirror, frontier, one_process
     out = finish(loader(mirror, frontier, db))
     assert "status finished" in out, out
     assert corpus(db) == one_process
+
+
+def _state(pid: int) -> str:
+    """The process state letter of ``pid`` (``T``: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def test_a_redis_restart_loses_nothing(mirror, frontier, one_process, tmp_path):

@@ -155,7 +155,13 @@ class Loader:
         for pattern in (PREFIX + "alive:*", PREFIX + "inflight:*"):
             if next(iter(self.redis.scan_iter(match=pattern)), None) is not None:
                 return False
-        return self.redis.zcard(PREFIX + "requests") == 0
+        if self.redis.zcard(PREFIX + "requests"):
+            return False
+        # and every entry of the stream read and acknowledged: a loader stopped for a while (or
+        # slow) may find the nodes gone and entries it has not read yet
+        group = next(g for g in self.redis.xinfo_groups(RESULTS) if g["name"] == GROUP.encode())
+        last = self.redis.xinfo_stream(RESULTS)["last-generated-id"]
+        return group["pending"] == 0 and group["last-delivered-id"] == last
 
     def _finish(self, store: Store, run_id: str, result: LoadResult) -> None:
         """The run row from the nodes' counts summed; then the crawl's keys go."""
