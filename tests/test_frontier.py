@@ -307,3 +307,17 @@ def test_a_redis_restart_loses_nothing(mirror, frontier, one_process, tmp_path):
     finish(load)
     assert "finished" in out
     assert corpus(db) == one_process
+
+
+@pytest.mark.parametrize("args, says", [
+    (["load", "--frontier", "redis://127.0.0.1:{dead}/0"], "not reachable"),
+    (["crawl", "spp", "--frontier", "http://127.0.0.1:6379/0"], "is not a redis:// URL"),
+    (["load", "--frontier", "{url}", "--idle-exit", "-1"], "--idle-exit must be"),
+])
+def test_a_bad_frontier_is_one_line(mirror, frontier, tmp_path, args, says):
+    args = [a.format(dead=_free_port(), url=frontier.url) for a in args]
+    proc = start(mirror, *args, "--db", str(tmp_path / "x.duckdb")) if args[0] == "load" else start(mirror, *args)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out
+    assert out.strip().splitlines() == [out.strip().splitlines()[0]] and says in out and "Traceback" not in out
+    assert not (tmp_path / "x.duckdb").exists()

@@ -52,8 +52,10 @@ def connect(url: str):
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise DjcrawlError(f"--frontier {url!r} is not a redis:// URL (redis://HOST:PORT/DB)")
     try:
+        # asked once without retries: a wrong address is said at once, not after a minute
+        with redis.Redis.from_url(url, socket_connect_timeout=5, retry=None) as first:
+            first.ping()
         client = redis.Redis.from_url(url, **redis_params())
-        client.ping()
     except (redis.RedisError, ValueError) as exc:
         raise DjcrawlError(f"frontier {url} not reachable: {exc}") from None
     return client
