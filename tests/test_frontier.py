@@ -127,7 +127,7 @@ def node(mirror, frontier, idle_exit: float = 2) -> subprocess.Popen:
 
 
 def loader(mirror, frontier, db: Path, idle_exit: float = 2, **env) -> subprocess.Popen:
-    return start(mirror, "load", "--frontier", frontier.url, "--db", str(db), "--idle-exit", str(idle_exit), **env)
+    return start(mirror, "--debug", "load", "--frontier", frontier.url, "--db", str(db), "--idle-exit", str(idle_exit), **env)
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> str:

@@ -83,11 +83,11 @@ def cmd_load(args) -> int:
     from pathlib import Path
 
     from ..frontier.loader import Loader
-    from ..settings import DJ_BATCH_SIZE, DJ_RETRY_FAILED
+    from ..settings import DJ_BATCH_SIZE, DJ_LOCK_WAIT, DJ_RETRY_FAILED
 
     db = Path(args.db) if args.db else db_path()
     loader = Loader(_frontier(args), db, idle_exit=_idle_exit(args), batch_size=max(int(DJ_BATCH_SIZE), 1),
-                    retry_limit=int(DJ_RETRY_FAILED))
+                    retry_limit=int(DJ_RETRY_FAILED), lock_wait=float(DJ_LOCK_WAIT))
     print(f"loading the frontier's results into {db}", file=sys.stderr, flush=True)
     result = loader.run()
     rate = result.documents / result.busy if result.busy else 0.0

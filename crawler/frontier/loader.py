@@ -1,6 +1,7 @@
 """The loader: the one writer of the DuckDB file, storing what the nodes send.
 
-1. Open the file (its lock: no other writer), join the stream's consumer group.
+1. Take the file's writer lock (no other writer; the file itself is open only while a batch
+   is written, as in a one-process crawl), join the stream's consumer group.
 2. Start a run, or go on with the one under way (``djcrawl:run``): a new run first publishes
    what earlier runs left (:func:`crawler.frontier.state.publish`), then names itself, so a
    node never reads half a publication.
@@ -24,7 +25,7 @@ from pipelines.ingest import add_documents
 from pipelines.store import Store
 
 from crawler import outcomes
-from crawler.extensions import new_run_id
+from crawler.extensions import StoreExtension, new_run_id
 
 from . import state, stream
 from .keys import GROUP, PREFIX, RESULTS, RUN, SEEDED, connect, crawl_keys
@@ -33,6 +34,8 @@ __all__ = ["Loader", "LoadResult"]
 
 logger = logging.getLogger(__name__)
 
+#: how long a batch of new entries may wait to fill up
+GATHER_SECONDS = 0.5
 #: per node: its ``finish`` message (status, counts), kept in Redis so a restarted loader has them
 FINISHED = PREFIX + "state:finished"
 #: documents new / updated / unchanged, as the loader's commits counted them
@@ -53,21 +56,25 @@ class LoadResult:
 
 class Loader:
     def __init__(self, url: str, db, *, idle_exit: float = 0, batch_size: int = 200, retry_limit: int = 3,
-                 consumer: str = "loader"):
+                 lock_wait: float = 30.0, consumer: str = "loader"):
         self.redis = connect(url)
-        self.db, self.idle_exit, self.batch_size = db, idle_exit, batch_size
+        self.db, self.idle_exit, self.batch_size, self.lock_wait = db, idle_exit, batch_size, lock_wait
         self.retry_limit, self.consumer = retry_limit, consumer
 
     def run(self) -> LoadResult:
         import redis as redis_lib
 
-        with Store(self.db) as store:
+        # the crawl's own hold on the file: the writer lock for the whole load, the file open
+        # only for each batch, so readers (djcrawl query, the DuckDB CLI) get in between
+        ext = StoreExtension(self.db, self.lock_wait)
+        try:
             try:
                 self.redis.xgroup_create(RESULTS, GROUP, id="0", mkstream=True)
             except redis_lib.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-            run_id = self._run_id(store)
+            with ext.session() as store:
+                run_id = self._run_id(store)
             result = LoadResult(run_id)
             began = time.monotonic()
             last = time.monotonic()
@@ -75,7 +82,8 @@ class Loader:
                 entries = self._next_batch()
                 if entries:
                     t0 = time.monotonic()
-                    self._store(store, run_id, entries, result)
+                    with ext.session() as store:
+                        self._store(store, run_id, entries, result)
                     self.redis.xack(RESULTS, GROUP, *[eid for eid, _ in entries])
                     result.busy += time.monotonic() - t0
                     result.entries += len(entries)
@@ -84,7 +92,10 @@ class Loader:
                 if self.idle_exit and time.monotonic() - last >= self.idle_exit and self._crawl_over():
                     break
             result.seconds = time.monotonic() - began
-            self._finish(store, run_id, result)
+            with ext.session() as store:
+                self._finish(store, run_id, result)
+        finally:
+            ext.close()
         return result
 
     def _run_id(self, store: Store) -> str:
@@ -108,8 +119,20 @@ class Loader:
                                                          count=self.batch_size)
         if claimed:
             return [(eid, f) for eid, f in claimed if f]
-        got = self.redis.xreadgroup(GROUP, self.consumer, {RESULTS: ">"}, count=self.batch_size, block=1000)
-        return list(got[0][1]) if got else []
+        # new ones: a batch fills for up to GATHER_SECONDS, since a commit costs about the
+        # same for 1 document as for 50 (the nodes send each result as it is made)
+        entries = []
+        started = time.monotonic()
+        while len(entries) < self.batch_size:
+            block = 1000 if not entries else max(1, int((GATHER_SECONDS - (time.monotonic() - started)) * 1000))
+            got = self.redis.xreadgroup(GROUP, self.consumer, {RESULTS: ">"}, count=self.batch_size - len(entries),
+                                        block=block)
+            if not got or not got[0][1]:
+                break
+            entries += list(got[0][1])
+            if time.monotonic() - started >= GATHER_SECONDS:
+                break
+        return entries
 
     def _store(self, store: Store, run_id: str, entries, result: LoadResult) -> None:
         pages, docs, index, failures, finished = [], {}, {}, [], {}
@@ -129,9 +152,9 @@ class Loader:
             elif kind == "finish":
                 finished[data["node"]] = data
         with store.transaction():
-            for start in starts:
-                if store.get_run(run_id) is None:
-                    store.start_run(run_id, start["sites"], mirror=start["mirror"])
+            # the first node's start opens the row (query: every row fetched, no result left open)
+            if starts and not store.query("SELECT 1 FROM crawl_runs WHERE run_id = ?", [run_id])[1]:
+                store.start_run(run_id, starts[0]["sites"], mirror=starts[0]["mirror"])
             store.put_pages(pages)
             done = add_documents(store, list(docs.values()), index)
             gave_up = store.record_fetch_failures(failures, run_id, max(self.retry_limit, 1)) if failures else []

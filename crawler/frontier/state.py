@@ -12,8 +12,10 @@ pipeline and the run recorder call; what those write goes to the result stream i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
+from collections.abc import Iterator
 
 from crawler.extensions import StoreExtension
 
@@ -106,16 +108,24 @@ class PublishedStore:
 
 
 class PublishedStoreExtension(StoreExtension):
-    """StoreExtension of a node: its ``store`` is the publication, no DuckDB file is opened."""
+    """StoreExtension of a node: its sessions are the publication; no DuckDB file is opened."""
 
     def __init__(self, url: str, node: str):
-        self.store = PublishedStore(connect(url), node)
+        self._published = PublishedStore(connect(url), node)
 
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler.settings.get("DJ_FRONTIER_URL"), crawler.settings.get("DJ_FRONTIER_NODE"))
-        ext.store.stats = crawler.stats
+        ext._published.stats = crawler.stats
         return ext
+
+    @contextlib.contextmanager
+    def session(self, wait: float | None = None) -> Iterator[PublishedStore]:
+        yield self._published
+
+    @property
+    def store(self) -> PublishedStore:
+        return self._published
 
     def close(self) -> None:
         pass  # the connection lives as long as the process (the node's last messages use it)

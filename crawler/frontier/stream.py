@@ -59,7 +59,7 @@ class StreamPipeline:
     def open_spider(self):
         from crawler.extensions import StoreExtension
 
-        self.redis = self.crawler.get_extension(StoreExtension).store.redis
+        self.redis = self.crawler.get_extension(StoreExtension).store.redis  # the node's PublishedStore
 
     def process_item(self, item: Processed) -> Processed:
         page = item.page
