@@ -321,3 +321,21 @@ def test_a_bad_frontier_is_one_line(mirror, frontier, tmp_path, args, says):
     assert proc.returncode == 1, out
     assert out.strip().splitlines() == [out.strip().splitlines()[0]] and says in out and "Traceback" not in out
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_a_mirror_node_refuses_a_loader_of_real_crawls(mirror, frontier, tmp_path):
+    from pipelines.store import Store
+
+    db = tmp_path / "real.duckdb"
+    with Store(db) as store:
+        store.start_run("20261201T000000-aaaaaa", ["spp"], mirror=None)  # a crawl of the real site
+    load = loader(mirror, frontier, db)
+    wait_until(lambda: frontier.client().exists("djcrawl:run"), what="the loader's run")
+    proc = node(mirror, frontier)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "holds 1 crawls of the real sites" in out and "Traceback" not in out
+    assert frontier.client().xlen("djcrawl:results") == 0  # it sent nothing
+    assert not frontier.client().exists("djcrawl:seeded")  # nor seeded the frontier
+    os.killpg(load.pid, signal.SIGTERM)
+    load.wait()

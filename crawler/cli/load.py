@@ -52,8 +52,11 @@ def cmd_node(args, names: list[str]) -> int:
     from ..frontier import connect, node_settings
 
     url, idle_exit = _frontier(args), _idle_exit(args)
+    from ..frontier.state import refuse_mixing
+
     redis = connect(url)
     run_id = _wait_for_run(redis, url)
+    refuse_mixing(redis, mirrored=bool(getattr(args, "mirror", False) or from_env("DJ_MIRROR_URL")))
     redis.close()
 
     def crawl(mirror_url):

@@ -22,16 +22,18 @@ from crawler.extensions import StoreExtension
 from . import stream
 from .keys import STATE, connect
 
-__all__ = ["publish", "PublishedStore", "PublishedStoreExtension"]
+__all__ = ["publish", "PublishedStore", "PublishedStoreExtension", "refuse_mixing"]
 
-KNOWN, PAGES, VALIDATORS, FAILED, LAST_RUNS, SEEDS = (STATE + n for n in (
-    "known", "pages", "validators", "failed", "last_runs", "seeds"))
+KNOWN, PAGES, VALIDATORS, FAILED, LAST_RUNS, SEEDS, ORIGINS = (STATE + n for n in (
+    "known", "pages", "validators", "failed", "last_runs", "seeds", "origins"))
 
 
 def publish(store, redis, run_id: str, retry_limit: int) -> None:
     """Write what ``store`` holds of earlier runs into ``redis`` (replacing an earlier publication)."""
     pipe = redis.pipeline(transaction=True)
-    pipe.delete(KNOWN, PAGES, VALIDATORS, FAILED, LAST_RUNS, SEEDS)
+    pipe.delete(KNOWN, PAGES, VALIDATORS, FAILED, LAST_RUNS, SEEDS, ORIGINS)
+    # crawls of the real sites and runs through a mirror: a node refuses the kind the file does not hold
+    pipe.set(ORIGINS, json.dumps(list(store.run_origins())))
     known = sorted(store.known_article_urls())
     for i in range(0, len(known), 1000):
         pipe.sadd(KNOWN, *known[i:i + 1000])
@@ -46,6 +48,20 @@ def publish(store, redis, run_id: str, retry_limit: int) -> None:
         pipe.hset(LAST_RUNS, site, json.dumps([status, sorted(reasons)]))
     pipe.set(SEEDS, pickle.dumps(store.seed_texts()))
     pipe.execute()
+
+
+def refuse_mixing(redis, *, mirrored: bool) -> None:
+    """The loader's file holds crawls of the real sites or runs through a mirror, never both
+    (crawler/cli/crawl.py): a node of the other kind stops before it fetches anything."""
+    from pipelines.errors import DjcrawlError
+
+    real, mirror_runs = PublishedStore(redis, "").run_origins()
+    if mirrored and real:
+        raise DjcrawlError(f"the loader's database holds {real} crawls of the real sites; a mirror run would store "
+                           "its pages under their URLs: load it into another --db")
+    if not mirrored and mirror_runs:
+        raise DjcrawlError(f"the loader's database holds {mirror_runs} runs through the offline mirror; a real crawl "
+                           "would take their pages as known: load it into another --db")
 
 
 class PublishedStore:
@@ -78,6 +94,9 @@ class PublishedStore:
             return None, set()
         status, reasons = json.loads(raw)
         return status, set(reasons)
+
+    def run_origins(self) -> tuple[int, int]:
+        return tuple(json.loads(self.redis.get(ORIGINS) or b"[0, 0]"))
 
     def seed_texts(self) -> list[tuple[str, list[str], str]]:
         raw = self.redis.get(SEEDS)
