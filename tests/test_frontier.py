@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import shutil
 import signal
 import socket
@@ -207,6 +208,10 @@ def test_two_nodes_one_loader_store_what_one_process_stores(mirror, frontier, on
     outs = [finish(n) for n in nodes]
     out = finish(load)
     assert all("documents sent to the loader (finished)" in o for o in outs), outs
+    # between them the nodes fetched every page the one process stored (a page twice at most
+    # if a retry or a reclaimed request came back; none is stored twice: see corpus())
+    fetched = [int(re.search(r"(\d+) pages, \d+ documents sent", o).group(1)) for o in outs]
+    assert sum(fetched) >= len(one_process["pages"]), outs
     assert "status finished" in out, out
     assert corpus(db) == one_process
     # the loader cleared the crawl's keys: the next crawl starts from its own seeds
@@ -313,6 +318,7 @@ def test_a_redis_restart_loses_nothing(mirror, frontier, one_process, tmp_path):
     (["load", "--frontier", "redis://127.0.0.1:{dead}/0"], "not reachable"),
     (["crawl", "spp", "--frontier", "http://127.0.0.1:6379/0"], "is not a redis:// URL"),
     (["load", "--frontier", "{url}", "--idle-exit", "-1"], "--idle-exit must be"),
+    (["crawl", "spp", "--frontier", "{url}", "--db", "x.duckdb"], "a node writes no database"),
 ])
 def test_a_bad_frontier_is_one_line(mirror, frontier, tmp_path, args, says):
     args = [a.format(dead=_free_port(), url=frontier.url) for a in args]

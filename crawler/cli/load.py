@@ -50,10 +50,11 @@ def _wait_for_run(redis, url: str) -> str:
 
 def cmd_node(args, names: list[str]) -> int:
     from ..frontier import connect, node_settings
-
-    url, idle_exit = _frontier(args), _idle_exit(args)
     from ..frontier.state import refuse_mixing
 
+    url, idle_exit = _frontier(args), _idle_exit(args)
+    if getattr(args, "db", None):
+        raise DjcrawlError("a node writes no database: --db is the loader's (djcrawl load --db PATH)")
     redis = connect(url)
     run_id = _wait_for_run(redis, url)
     refuse_mixing(redis, mirrored=bool(getattr(args, "mirror", False) or from_env("DJ_MIRROR_URL")))
