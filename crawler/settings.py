@@ -77,6 +77,16 @@ DJ_PROGRESS = from_env("DJ_PROGRESS", False)
 #: for again by the next runs, whatever their list walks reach, until it has failed in this
 #: many runs (counted ``gave-up``); 0 or 1 = never asked again.
 DJ_RETRY_FAILED = from_env("DJ_RETRY_FAILED", 3)
+#: ``redis://HOST:PORT/DB`` of the shared frontier: the crawl is one node of many, taking its
+#: requests from Redis (scrapy-redis) and sending its results to the loader (``djcrawl load``)
+#: through a Redis stream instead of writing DJ_DUCKDB_PATH; empty = a one-process crawl.
+DJ_FRONTIER_URL = from_env("DJ_FRONTIER_URL", "")
+#: A node ends once the frontier (queued and in-flight requests of every node) has been empty
+#: this many seconds, and the loader once nothing came that long and no node lives; 0 = they
+#: wait for work, as scrapy-redis nodes do.
+DJ_IDLE_EXIT = from_env("DJ_IDLE_EXIT", 0)
+#: The node's name in the frontier (its in-flight requests, its heartbeat); empty = host-pid.
+DJ_FRONTIER_NODE = from_env("DJ_FRONTIER_NODE", "")
 #: Log level of ``djcrawl crawl`` (``scrapy crawl`` uses LOG_LEVEL below).
 DJ_LOG_LEVEL = from_env("DJ_LOG_LEVEL", "WARNING")
 

@@ -104,7 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", action="store_true", help="crawl the local offline mirror instead of the real sites")
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes that make documents out of fetched pages (default: one per core; 0 = this process)")
+    p.add_argument("--frontier", metavar="redis://HOST:PORT/DB",
+                   help="be one node of a crawl shared through Redis: results go to the loader "
+                        "(djcrawl load), not to --db (default: $DJ_FRONTIER_URL)")
+    p.add_argument("--idle-exit", type=float, metavar="SECONDS",
+                   help="with --frontier: end once the frontier has been empty this long (default: wait for work)")
     p.set_defaults(func=_lazy("crawler.cli.crawl", "cmd_crawl"))
+
+    p = sub.add_parser("load", help="store what the crawl nodes of a Redis frontier send: the one writer of --db")
+    p.add_argument("--frontier", metavar="redis://HOST:PORT/DB", help="the frontier (default: $DJ_FRONTIER_URL)")
+    db_option(p)
+    p.add_argument("--idle-exit", type=float, metavar="SECONDS",
+                   help="end once nothing came this long, no node lives and the frontier is empty "
+                        "(default: wait for work)")
+    p.set_defaults(func=_lazy("crawler.cli.load", "cmd_load"))
 
     p = sub.add_parser("sites", help="list and validate the site configs")
     p.add_argument("--health", action="store_true", help="how each site's last runs went (from the database)")

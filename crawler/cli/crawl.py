@@ -137,6 +137,10 @@ def _mirrored(names: list[str]) -> list[str]:
 
 def cmd_crawl(args) -> int:
     names = _check(args)
+    if getattr(args, "frontier", None) or from_env("DJ_FRONTIER_URL"):
+        from .load import cmd_node  # one node of a shared crawl: no database here
+
+        return cmd_node(args, names if getattr(args, "sites", None) or not args.mirror else _mirrored(names))
     mirrored = bool(getattr(args, "mirror", False) or from_env("DJ_MIRROR_URL"))
     # a mirror run never writes the default database (the real crawls' file) unless told to
     db = Path(args.db) if args.db else Path(DEMO_DB) if mirrored else db_path()
