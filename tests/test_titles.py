@@ -86,6 +86,16 @@ def test_a_site_selector_that_reads_the_logo_gives_way():
     assert doc.title == "土豆不“土” 土豆无“土”"
 
 
+def test_a_site_selector_that_reads_the_navigation_gives_way():
+    """A real page whose first <h1> is its menu ("全部导航"), crawled with a config whose
+    title selector falls back to ``h1``: the page's own headline wins."""
+    from pipelines.documents import SiteHints
+
+    html = decode_bytes((REAL / "gmw_cn" / "news_gmw.html").read_bytes())[0]
+    doc = document_from_html(html, hints=SiteHints(meta_selectors=(("title", "h1"),)))
+    assert doc.title == "中国“太空养鱼”项目进展顺利 “鱼航员”状态良好"
+
+
 def test_a_subtitle_class_far_from_the_headline_is_no_subtitle():
     html = page(f"<h1>检察官走进社区开展普法宣传</h1><p>{PARA}</p>"
                 "<div class='footer'><h3 class='footer-subtitle'>友情链接</h3><a href='/'>某某网</a></div>")

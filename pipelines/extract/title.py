@@ -13,7 +13,7 @@ TITLE_META_NAMES = ("articletitle", "og:title", "twitter:title")
 #: Title suffix separators and what a trailing site/channel segment looks like.
 _STRONG_SPLIT = re.compile(r"\s*(?:--|_|\s-\s|\s–\s)\s*")
 _WEAK_SPLIT = re.compile(r"\s*(?:\||｜|-|\s)\s*")
-_SITE_WORDS = re.compile(r"(?:网|频道|网站|报|政府|门户|平台|新闻|在线|首页|中心|\.cn|\.com)$", re.I)
+_SITE_WORDS = re.compile(r"(?:网|频道|网站|报|政府|门户|平台|新闻|在线|首页|中心|导航|菜单|栏目|登录|\.cn|\.com)$", re.I)
 _TAGS = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 _TITLE_CLASS = re.compile(r"(?:^|[\s_-])(?:bt_?title|art_?title|article_?title|news_?title|title|tit|headline)(?:$|[\s_-])", re.I)
@@ -153,7 +153,7 @@ def _printed_head(tree, title: str | None) -> str | None:
 
 
 def is_site_name(text: str | None) -> bool:
-    """A site's or channel's name, never a headline ("松花江网")."""
+    """A site's or channel's name or a navigation label, never a headline ("松花江网", "全部导航")."""
     return bool(text) and _is_site_name(text.strip())
 
 
