@@ -106,3 +106,56 @@ def test_relevance_vectors_equal_those_of_the_parsed_table(parsed, documents):
         vec = {t: (1.0 + math.log(n)) * table.get(t, default) for t, n in counts.items()}
         norm = math.sqrt(sum(w * w for w in vec.values()))
         assert relevance.term_vector(doc.tokens) == {t: w / norm for t, w in vec.items()}
+
+
+def _clean(files: list[str], *options: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "crawler.cli", "clean", *options, *files], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def mixed_files(tmp_path_factory) -> list[str]:
+    """Real pages (one given twice), a seed report, a list page, a missing file and an empty one."""
+    tmp = tmp_path_factory.mktemp("clean")
+    empty = tmp / "empty.html"
+    empty.write_bytes(b"")
+    seed = sorted((ROOT / "seeds" / "documents").glob("*.txt"))[0]
+    pages = [str(p) for p in PAGES[:7]]
+    return [*pages[:3], str(seed), str(REAL / "list_pages" / "gne_163_list_1.html"), pages[3], str(tmp / "missing.html"),
+            *pages[4:], pages[0], str(empty)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "text"])
+def test_clean_in_workers_prints_what_one_process_prints_in_input_order(mixed_files, fmt):
+    alone = _clean(mixed_files, "--format", fmt, "--workers", "0")
+    pooled = _clean(mixed_files, "--format", fmt, "--workers", "2")
+    assert alone.returncode == pooled.returncode == 1  # the missing and the empty file
+    assert pooled.stdout == alone.stdout and pooled.stderr == alone.stderr
+    assert pooled.stderr.count("djcrawl: error:") == 2 and "Traceback" not in pooled.stderr
+    if fmt == "jsonl":
+        printed = [json.loads(line)["file"] for line in pooled.stdout.splitlines()]
+        errors = ("missing.html", "empty.html")
+        assert printed == [f for f in mixed_files if not f.endswith(errors)]
+        assert all(json.loads(line)["keywords"] for line in pooled.stdout.splitlines())
+
+
+def test_clean_json_in_workers_equals_one_process(mixed_files):
+    files = [f for f in mixed_files if f.endswith(".html") and "list_pages" not in f and Path(f).exists()
+             and Path(f).stat().st_size][:4]
+    alone = _clean(files, "--format", "json", "--workers", "0")
+    pooled = _clean(files, "--format", "json")  # the default: one worker per core
+    assert alone.returncode == pooled.returncode == 0
+    assert pooled.stdout == alone.stdout and len(json.loads(pooled.stdout)) == 4
+
+
+def test_clean_workers_count():
+    from crawler.cli.corpus import clean_workers
+    from pipelines.errors import DjcrawlError
+
+    assert clean_workers(None, 100) == (os.cpu_count() or 1)
+    assert clean_workers(8, 3) == 3 and clean_workers(2, 1) == 0 and clean_workers(0, 50) == 0
+    with pytest.raises(DjcrawlError, match="--workers"):
+        clean_workers(-1, 5)
+    bad = _clean(["a.html", "b.html"], "--workers", "-1")
+    assert bad.returncode != 0 and bad.stderr.strip().splitlines() == ["djcrawl: error: --workers must be 0 (this process) or more"]
