@@ -159,3 +159,29 @@ def test_clean_workers_count():
         clean_workers(-1, 5)
     bad = _clean(["a.html", "b.html"], "--workers", "-1")
     assert bad.returncode != 0 and bad.stderr.strip().splitlines() == ["djcrawl: error: --workers must be 0 (this process) or more"]
+
+
+def test_the_fast_class_lookup_gives_every_node_the_class_lxml_html_gives_it():
+    import lxml.html
+    from lxml import etree
+
+    from pipelines.htmltree import html_class_lookup, parse_html
+
+    form = (b"<html><body><FORM action=x><Input name=a><select><option>1</select><textarea>t</textarea>"
+            b"<label>l</label></FORM><!-- c --><o:p>x</o:p><svg><rect/></svg></body></html>")
+    sources = [p.read_bytes() for p in PAGES] + [form]
+    seen = set()
+    for data in sources:
+        classes = []
+        for lookup in (lxml.html.HtmlElementClassLookup(), html_class_lookup()):
+            parser = lxml.html.HTMLParser(collect_ids=False, remove_comments=False)
+            parser.set_element_class_lookup(lookup)
+            tree = lxml.html.fromstring(data, parser=parser)
+            classes.append([type(el) for el in tree.iter()])
+        assert classes[0] == classes[1]
+        seen.update(classes[1])
+    assert {lxml.html.FormElement, lxml.html.InputElement, lxml.html.SelectElement, lxml.html.TextareaElement,
+            lxml.html.LabelElement, lxml.html.HtmlComment, lxml.html.HtmlElement} <= seen
+    # and the trees our chain reads are built with it
+    tree = parse_html(form.decode())
+    assert type(tree.find(".//form")) is lxml.html.FormElement and isinstance(tree, etree.ElementBase)
