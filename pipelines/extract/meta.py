@@ -25,6 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from lxml import etree
+
 from ..dates import china_time, china_today, parse_date, relative_date, url_date
 from ..htmltree import compile_selector, node_text
 from ..metadata import Metadata, credit_names, is_role_word
@@ -45,6 +47,9 @@ _SEP = r"[ \t]*[:：][ \t]*"
 #: Element ids of the Baidu news protocol, printed in the byline by many Chinese CMSs.
 _BAIDU_IDS = {"published": "pubtime_baidu", "source_name": "source_baidu", "authors": "author_baidu",
               "editor": "editor_baidu"}
+#: The descendants with an id, in page order, found inside libxml2 (ElementPath's
+#: ``iterfind(".//*[@id='x']")`` tests every element in Python: ~0.1 ms per id and page).
+_BY_ID = etree.XPath(".//*[@id=$id]")
 _LABELLED_DATE = (
     # Government documents are dated by their 成文日期; the portal's PubDate is the upload day.
     ("byline:成文日期", re.compile(r"成文日期" + _SEP)),
@@ -92,9 +97,8 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
     # 2. the Baidu news-protocol elements many CMSs print in the byline (#pubtime_baidu ...)
     for key, element_id in _BAIDU_IDS.items():
         if not meta.has(key):
-            for el in tree.iterfind(f".//*[@id='{element_id}']"):
+            for el in _BY_ID(tree, id=element_id)[:1]:
                 _accept(meta, key, el.get("wzades") or el.text_content(), f"#{element_id}", today)
-                break
 
     # title
     if not meta.has("title"):
