@@ -110,7 +110,6 @@ def stage_times(repeat: int) -> dict:
     from pipelines.extract.body import body_text, find_container
     from pipelines.extract.meta import extract_meta
     from pipelines.htmltree import parse_html
-    from pipelines.links import attachment_links
     from pipelines import normalize
 
     clock = time.process_time
@@ -129,7 +128,7 @@ def stage_times(repeat: int) -> dict:
                 spent[store] += clock() - t0
         return wrapper
 
-    stages = dict.fromkeys(["decode", "parse", "metadata", "containers + attachments", "widget pruning",
+    stages = dict.fromkeys(["decode", "parse", "metadata", "containers", "widget pruning",
                             "trafilatura", "rest of body", "clean", "normalize"], 0.0)
     pages = [p.read_bytes() for p in article_pages()]
     body_mod.trafilatura.extract = counted("trafilatura", real_extract)
@@ -146,8 +145,7 @@ def stage_times(repeat: int) -> dict:
                 t2 = clock()
                 meta = extract_meta(tree, None)
                 t3 = clock()
-                found = find_container(tree, ())
-                attachment_links(tree, None, body=found[0] if found else None)
+                found = find_container(tree, ())  # (a document needs no attachment links)
                 t4 = clock()
                 text, _ = body_text(html, tree, found, None, ())
                 t5 = clock()
@@ -156,7 +154,7 @@ def stage_times(repeat: int) -> dict:
                 if len(cleaned.text) >= docs_mod.MIN_ARTICLE_CHARS:
                     docs_mod._finish(cleaned, doc_id="x", origin="crawl")
                 t7 = clock()
-                for k, v in zip(("decode", "parse", "metadata", "containers + attachments", "rest of body",
+                for k, v in zip(("decode", "parse", "metadata", "containers", "rest of body",
                                  "clean", "normalize"),
                                 (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6)):
                     lap[k] += v
