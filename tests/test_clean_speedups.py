@@ -185,3 +185,57 @@ def test_the_fast_class_lookup_gives_every_node_the_class_lxml_html_gives_it():
     # and the trees our chain reads are built with it
     tree = parse_html(form.decode())
     assert type(tree.find(".//form")) is lxml.html.FormElement and isinstance(tree, etree.ElementBase)
+
+
+ALL_HTML = sorted((ROOT / "tests" / "fixtures").rglob("*.html"))
+
+
+def _trees():
+    from pipelines.decode import decode_bytes
+    from pipelines.htmltree import parse_html
+
+    trees = [parse_html(decode_bytes(p.read_bytes(), None)[0]) for p in ALL_HTML]
+    return [t for t in trees if t is not None]
+
+
+def test_known_containers_found_in_one_pass_are_those_of_the_selectors():
+    from pipelines.extract.body import KNOWN_BODY_SELECTORS, _known_matches
+    from pipelines.htmltree import compile_selector, parse_html
+
+    trees = _trees()
+    # classes split only where XPath splits them (a no-break space is no separator), an id on
+    # the root itself, a tag that must match, a class given twice
+    trees.append(parse_html('<html id="fontzoom"><body><p class="TRS_Editor\u00a0x">a</p>'
+                            '<span class="rm_txt_con">b</span><div class="\tshow_text\nshow_text">c</div>'
+                            '<div id="detail" class="TRS_Editor">d</div></body></html>'))
+    found = 0
+    for tree in trees:
+        expected = [(n, s) for s in KNOWN_BODY_SELECTORS for n in compile_selector(s)(tree)]
+        assert _known_matches(tree) == expected
+        found += bool(expected)
+    assert found >= 10
+
+
+def test_xpath_shortcuts_select_what_the_python_walks_selected():
+    from pipelines.extract.body import _NOISE_ATTR, _WITH_CLASS_OR_ID
+    from pipelines.extract.meta import _BAIDU_IDS, _BY_ID
+
+    hits = 0
+    for tree in _trees():
+        for element_id in _BAIDU_IDS.values():
+            assert _BY_ID(tree, id=element_id) == list(tree.iterfind(f".//*[@id='{element_id}']"))
+            hits += bool(_BY_ID(tree, id=element_id))
+        def noisy(el):
+            return isinstance(el.tag, str) and _NOISE_ATTR.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+        assert [e for e in _WITH_CLASS_OR_ID(tree) if noisy(e)] == [e for e in tree.iterdescendants() if noisy(e)]
+    assert hits >= 1
+
+
+def test_extraction_without_attachments_reads_the_same_page():
+    from pipelines.decode import decode_bytes
+    from pipelines.extract import extract_html
+
+    for p in PAGES:
+        html = decode_bytes(p.read_bytes(), None)[0]
+        full, lean = extract_html(html), extract_html(html, with_attachments=False)
+        assert (lean.text, lean.meta, lean.body_from, lean.attachments) == (full.text, full.meta, full.body_from, [])
