@@ -122,5 +122,6 @@ def node_text(node, block_tags: frozenset[str] = BLOCK_TAGS, cell_tags: tuple[st
             append(" ")
 
     walk(node)
-    lines = (_WS.sub(" ", line).strip() for line in "".join(pieces).split("\n"))
+    # (blocks leave many empty lines between them: they are skipped before the regex, not after)
+    lines = (_WS.sub(" ", line).strip() for line in "".join(pieces).split("\n") if line)
     return "\n".join(line for line in lines if line)

@@ -218,13 +218,15 @@ def test_known_containers_found_in_one_pass_are_those_of_the_selectors():
 
 def test_xpath_shortcuts_select_what_the_python_walks_selected():
     from pipelines.extract.body import _NOISE_ATTR, _WITH_CLASS_OR_ID
-    from pipelines.extract.meta import _BAIDU_IDS, _BY_ID
+    from pipelines.extract.meta import _BAIDU_IDS, _BY_BAIDU_ID
 
     hits = 0
     for tree in _trees():
+        by_id = _BY_BAIDU_ID(tree)
         for element_id in _BAIDU_IDS.values():
-            assert _BY_ID(tree, id=element_id) == list(tree.iterfind(f".//*[@id='{element_id}']"))
-            hits += bool(_BY_ID(tree, id=element_id))
+            walked = list(tree.iterfind(f".//*[@id='{element_id}']"))
+            assert [e for e in by_id if e.get("id") == element_id] == walked
+            hits += bool(walked)
         def noisy(el):
             return isinstance(el.tag, str) and _NOISE_ATTR.search(f"{el.get('class') or ''} {el.get('id') or ''}")
         assert [e for e in _WITH_CLASS_OR_ID(tree) if noisy(e)] == [e for e in tree.iterdescendants() if noisy(e)]
