@@ -106,18 +106,33 @@ class IdfTable:
     pages instead of holding a ~38 MB dict each. Lookups give exactly the values of
     :func:`parse_idf` (the same float64), or ``default`` for a word not in it."""
 
+    #: Words already looked up, with their values: reports share most of their words, so
+    #: after the first few hundred documents nearly every lookup is a dict hit.
+    MEMO_LIMIT = 1_000_000
+
     def __init__(self, words, values, default: float) -> None:
         self._words, self._values, self.default = words, values, default
         self._width = words.dtype.itemsize
+        self._memo: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._words)
 
     def lookup(self, words) -> list[float]:
         """The IDF of each of ``words`` (any iterable of str), in order."""
+        memo = self._memo
+        words = list(words)
+        missing = [w for w in dict.fromkeys(words) if w not in memo]
+        if missing:
+            if len(memo) + len(missing) > self.MEMO_LIMIT:  # bounded: arbitrary input must not grow it forever
+                memo.clear()
+                missing = list(dict.fromkeys(words))
+            memo.update(zip(missing, self._search(missing)))
+        return [memo[w] for w in words]
+
+    def _search(self, words: list[str]) -> list[float]:
         import numpy as np
 
-        words = list(words)
         if not words:
             return []
         width, default = self._width, self.default

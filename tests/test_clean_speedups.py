@@ -241,3 +241,11 @@ def test_extraction_without_attachments_reads_the_same_page():
         html = decode_bytes(p.read_bytes(), None)[0]
         full, lean = extract_html(html), extract_html(html, with_attachments=False)
         assert (lean.text, lean.meta, lean.body_from, lean.attachments) == (full.text, full.meta, full.body_from, [])
+
+
+def test_remembered_lookups_stay_right_when_the_memo_overflows():
+    t = IdfTable.build({"甲": 1.0, "乙": 2.0, "丙": 3.0})
+    t.MEMO_LIMIT = 3
+    assert t.lookup(["甲", "丁", "甲"]) == [1.0, t.default, 1.0]
+    assert t.lookup(["乙", "丙", "甲"]) == [2.0, 3.0, 1.0]  # over the limit: cleared, looked up again
+    assert len(t._memo) <= 3 and t.lookup([]) == [] and t.lookup(["丁"]) == [t.default]
