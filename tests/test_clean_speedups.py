@@ -218,11 +218,11 @@ def test_known_containers_found_in_one_pass_are_those_of_the_selectors():
 
 def test_xpath_shortcuts_select_what_the_python_walks_selected():
     from pipelines.extract.body import _NOISE_ATTR, _WITH_CLASS_OR_ID
-    from pipelines.extract.meta import _BAIDU_IDS, _BY_BAIDU_ID
+    from pipelines.extract.meta import _BAIDU_IDS, _by_baidu_id
 
     hits = 0
     for tree in _trees():
-        by_id = _BY_BAIDU_ID(tree)
+        by_id = _by_baidu_id(tree)
         for element_id in _BAIDU_IDS.values():
             walked = list(tree.iterfind(f".//*[@id='{element_id}']"))
             assert [e for e in by_id if e.get("id") == element_id] == walked

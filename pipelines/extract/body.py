@@ -56,7 +56,7 @@ TRAFILATURA_SETTINGS = dict(include_comments=False, include_tables=True, favor_p
 _NOISE_ATTR = re.compile("|".join(_data_lines("noise_blocks.txt")), re.I)
 #: The descendant elements a class/id rule can name, in page order, found inside libxml2:
 #: most elements of a page have neither, and testing each from Python cost ~1 ms a page.
-_WITH_CLASS_OR_ID = etree.XPath(".//*[@class or @id]")
+_WITH_CLASS_OR_ID = etree.XPath("descendant::*[@class or @id]")
 #: (The shortcut holds because no rule matches an element with neither: " ".)
 _BARE_IS_QUIET = _NOISE_ATTR.search(" ") is None
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
