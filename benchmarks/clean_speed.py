@@ -73,28 +73,30 @@ def make_files(directory: Path, n: int) -> list[str]:
     return files
 
 
-def timed(cmd: list[str]) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def timed(cmd: list[str], root: Path = ROOT) -> float:
+    env = {**os.environ, "PYTHONPATH": str(root)}
     t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - t
     if proc.returncode not in (0, 1):  # 1: some file was not an article (told on stderr)
         raise SystemExit(f"{cmd[:4]} failed: {proc.stderr.strip().splitlines()[-1:]}")
     return elapsed
 
 
-def whole_processes(files: list[str], repeat: int, workers: int | None) -> dict:
+def whole_processes(files: list[str], repeat: int, workers: int | None, before: Path | None = None) -> dict:
     py = sys.executable
     ours = [py, "-m", "crawler.cli", "clean", "--format", "jsonl"]
     runs = {
-        "ours": ours + (["--workers", str(workers)] if workers is not None else []) + files,
-        "ours, 1 process": ours + ["--workers", "0"] + files,
-        "straightforward": [py, "-c", STRAIGHTFORWARD, *files],
+        "ours": (ours + (["--workers", str(workers)] if workers is not None else []) + files, ROOT),
+        "ours, 1 process": (ours + ["--workers", "0"] + files, ROOT),
+        "straightforward": ([py, "-c", STRAIGHTFORWARD, *files], ROOT),
     }
+    if before is not None:  # another checkout's `clean` (its code, this venv), e.g. the code before a change
+        runs["before (--before)"] = (ours + files, before)
     best = {k: float("inf") for k in runs}
     for _ in range(repeat):
-        for name, cmd in runs.items():
-            best[name] = min(best[name], timed(cmd))
+        for name, (cmd, root) in runs.items():
+            best[name] = min(best[name], timed(cmd, root))
     base = best["straightforward"]
     return {name: {"seconds": s, "pages_per_s": len(files) / s, "ratio": base / s} for name, s in best.items()}
 
@@ -182,12 +184,14 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=252, help="files to clean (the fixture pages repeated)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each contender; the best counts")
     ap.add_argument("--workers", type=int, default=None, help="ours: --workers N (default: the command's own)")
+    ap.add_argument("--before", type=Path, metavar="DIR",
+                    help="also time `clean` of the checkout in DIR (e.g. `git archive` of an older commit)")
     ap.add_argument("--no-stages", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="clean-speed-") as tmp:
         files = make_files(Path(tmp), args.pages)
-        whole = whole_processes(files, args.repeat, args.workers)
+        whole = whole_processes(files, args.repeat, args.workers, args.before)
     stages = None if args.no_stages else stage_times(args.repeat)
     result = {"pages": args.pages, "distinct_pages": len(article_pages()), "cores": os.cpu_count(),
               "whole_process": whole, "stages": stages}

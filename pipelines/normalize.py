@@ -13,7 +13,9 @@ The libraries were chosen by measurement (README, "Libraries"):
   segmented once, not twice.
 
 Everything heavy (dictionaries, IDF table) loads once per process in
-:func:`get_normalizer`.
+:func:`get_normalizer`. The IDF table is parsed from jieba's text file once per machine
+and kept as sorted arrays in a cache folder (:class:`IdfTable`): later processes map it
+in ~10 ms instead of parsing ~270,000 lines (0.3-0.9 s) each.
 """
 
 from __future__ import annotations
