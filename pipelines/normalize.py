@@ -220,12 +220,11 @@ def load_idf_table(source: Path | None = None, cache: Path | None = None) -> Idf
     path = (cache or idf_cache_dir()) / f"idf-{hashlib.sha1(data).hexdigest()}"
     try:
         return IdfTable.open(path)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError, EOFError):  # a broken table (a full disk once): built again
-        import shutil
+    except (OSError, ValueError, EOFError):
+        if path.exists():  # a broken table (a full disk once, a file deleted): built again
+            import shutil
 
-        shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(path, ignore_errors=True)
     table = IdfTable.build(parse_idf(source))
     with contextlib.suppress(OSError):
         table.save(path)

@@ -65,6 +65,9 @@ def test_a_broken_cache_is_built_again_and_an_unwritable_one_is_not_needed(parse
     again = load_idf_table(cache=tmp_path)  # unreadable: built again, the answer unchanged
     assert again.lookup(["中国", "党建"]) == [table["中国"], table.get("党建", default)]
     assert IdfTable.open(folder).lookup(["中国"]) == [table["中国"]]  # and saved again
+    (folder / "words.npy").unlink()
+    assert load_idf_table(cache=tmp_path).lookup(["中国"]) == [table["中国"]]
+    assert IdfTable.open(folder).lookup(["中国"]) == [table["中国"]]
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("x")
     table_without_cache = load_idf_table(cache=blocked)
