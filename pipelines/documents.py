@@ -102,7 +102,7 @@ def document_from_html(
         return NotArticle("empty")
     extracted = extract_html(
         html, url, body_selectors=hints.body_selectors, prune_xpaths=hints.prune_xpaths,
-        meta_selectors=dict(hints.meta_selectors) or None, fetched_at=fetched_at,
+        meta_selectors=dict(hints.meta_selectors) or None, fetched_at=fetched_at, with_attachments=False,
     )
     cleaned = clean_text(extracted.text, extracted.meta, fetched=fetched_at)
     if len(cleaned.text) < MIN_ARTICLE_CHARS:

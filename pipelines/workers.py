@@ -110,6 +110,13 @@ def make(job: Job, model: RelevanceModel | None = None) -> Made:
     return Made(outcome, index_entry(outcome, model) if model is not None else None)
 
 
+def _call(fn: Callable, item):
+    """``fn(item)`` in a worker (:meth:`WorkerPool.imap`)."""
+    if _START_ERROR is not None:
+        raise WorkerStartError(f"the document workers cannot start: {_START_ERROR}")
+    return fn(item)
+
+
 @contextlib.contextmanager
 def _stops_ignored():
     """SIGINT and SIGTERM ignored in this process while the block runs (main thread only,
@@ -228,6 +235,24 @@ class WorkerPool:
         while pending:
             done, future = pending.popleft()
             yield done, future.result()
+
+    def imap(self, fn: Callable, items: Iterable, window: int | None = None) -> Iterator:
+        """``fn(item)`` for every item, in input order, made by the workers (``fn`` must be a
+        module-level function they can import; its answers travel back pickled); at most
+        ``window`` items in flight. For work that is not a crawl job (``djcrawl clean`` of
+        files). An exception ``fn`` raises is raised here, at its item."""
+        if self._pool is None:
+            for item in items:
+                yield fn(item)
+            return
+        window = window or 16 * self.workers
+        pending: deque = deque()
+        for item in items:
+            pending.append(self._pool.submit(_call, fn, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
     def close(self) -> None:
         if self._pool is not None:

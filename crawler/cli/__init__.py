@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text",
                    help="text: title, metadata and text; json: one object (an array for several files); "
                         "jsonl: one object a line (default: text)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes that clean the files (default: one per core, at most one per file; 0 = "
+                        "this process, as for a single file); the output is in the order of the files either way")
     p.set_defaults(func=_lazy("crawler.cli.corpus", "cmd_clean"))
 
     p = sub.add_parser("links", help="print the article links of a list page, found without a site config")

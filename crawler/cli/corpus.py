@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from pipelines.errors import DjcrawlError
 
 from .options import db_path, open_reader
 
-__all__ = ["cmd_load_seeds", "cmd_clean", "cmd_query", "render"]
+__all__ = ["cmd_load_seeds", "cmd_clean", "cmd_query", "render", "clean_file", "clean_workers"]
 
 
 def cmd_load_seeds(args) -> int:
@@ -66,28 +67,57 @@ def _doc_json(path: Path, doc) -> dict:
     }
 
 
+def _render(path: Path, doc, fmt: str):
+    """What ``djcrawl clean`` prints for one document: the text block, the JSON line, or the
+    object of a ``json`` answer."""
+    if fmt == "text":
+        head = [f"# {doc.title or ''}"]
+        for label, value in (("published", doc.published), ("source", doc.source_name),
+                             ("authors", ", ".join(doc.authors)), ("editor", doc.editor)):
+            if value:
+                head.append(f"{label}: {value}")
+        return "\n".join(head) + "\n\n" + doc.text + "\n"
+    if fmt == "jsonl":
+        return json.dumps(_doc_json(path, doc), ensure_ascii=False)
+    return _doc_json(path, doc)
+
+
+def clean_file(job: tuple[str, str | None, str]) -> tuple[bool, object]:
+    """``(True, what to print)`` for one file of ``djcrawl clean``, or ``(False, the error
+    line)``; run by the document workers (the rendering too: the parent only prints)."""
+    name, url, fmt = job
+    path = Path(name)
+    try:
+        return True, _render(path, _clean_one(path, url), fmt)
+    except DjcrawlError as exc:
+        return False, str(exc)
+
+
+def clean_workers(requested: int | None, files: int) -> int:
+    """Processes for ``files`` files: ``--workers`` (default one per core), none for one file
+    (starting a worker costs more than the file) and never more than there are files."""
+    if requested is not None and requested < 0:
+        raise DjcrawlError("--workers must be 0 (this process) or more")
+    workers = (os.cpu_count() or 1) if requested is None else requested
+    return 0 if files < 2 else min(workers, files)
+
+
 def cmd_clean(args) -> int:
+    from pipelines.workers import WorkerPool
+
     failures = 0
     objects = []
-    for name in args.files:
-        path = Path(name)
-        try:
-            doc = _clean_one(path, args.url)
-        except DjcrawlError as exc:
-            print(f"djcrawl: error: {exc}", file=sys.stderr)
-            failures += 1
-            continue
-        if args.format == "text":
-            head = [f"# {doc.title or ''}"]
-            for label, value in (("published", doc.published), ("source", doc.source_name),
-                                 ("authors", ", ".join(doc.authors)), ("editor", doc.editor)):
-                if value:
-                    head.append(f"{label}: {value}")
-            print("\n".join(head) + "\n\n" + doc.text + "\n")
-        elif args.format == "jsonl":
-            print(json.dumps(_doc_json(path, doc), ensure_ascii=False), flush=True)
-        else:
-            objects.append(_doc_json(path, doc))
+    jobs = [(name, args.url, args.format) for name in args.files]
+    with WorkerPool(clean_workers(getattr(args, "workers", None), len(jobs))) as pool:
+        # in input order: the files' answers are printed as they would be one by one
+        for ok, out in pool.imap(clean_file, jobs):
+            if not ok:
+                print(f"djcrawl: error: {out}", file=sys.stderr)
+                failures += 1
+            elif args.format == "json":
+                objects.append(out)
+            else:
+                print(out, flush=args.format == "jsonl")
     if args.format == "json" and objects:
         print(json.dumps(objects[0] if len(args.files) == 1 else objects, ensure_ascii=False, indent=2))
     return 1 if failures else 0

@@ -25,6 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from lxml import etree
+
 from ..dates import china_time, china_today, parse_date, relative_date, url_date
 from ..htmltree import compile_selector, node_text
 from ..metadata import Metadata, credit_names, is_role_word
@@ -45,6 +47,15 @@ _SEP = r"[ \t]*[:：][ \t]*"
 #: Element ids of the Baidu news protocol, printed in the byline by many Chinese CMSs.
 _BAIDU_IDS = {"published": "pubtime_baidu", "source_name": "source_baidu", "authors": "author_baidu",
               "editor": "editor_baidu"}
+#: The descendants with an id, in page order, found in one walk inside libxml2; those with
+#: one of the Baidu ids are picked from them (ElementPath's ``iterfind(".//*[@id='x']")``
+#: tested every element in Python, once per id; an XPath comparing the ids is slower still).
+_WITH_ID = etree.XPath("descendant::*[@id]")
+_BAIDU_ID_SET = frozenset(_BAIDU_IDS.values())
+
+
+def _by_baidu_id(tree) -> list:
+    return [el for el in _WITH_ID(tree) if el.get("id") in _BAIDU_ID_SET]
 _LABELLED_DATE = (
     # Government documents are dated by their 成文日期; the portal's PubDate is the upload day.
     ("byline:成文日期", re.compile(r"成文日期" + _SEP)),
@@ -90,11 +101,14 @@ def extract_meta(tree, url: str | None = None, *, meta_selectors: dict[str, str]
             _accept(meta, key, value, f"site:{selector}", today)
 
     # 2. the Baidu news-protocol elements many CMSs print in the byline (#pubtime_baidu ...)
+    first: dict[str, object] = {}
+    if not all(meta.has(key) for key in _BAIDU_IDS):
+        for el in _by_baidu_id(tree):
+            first.setdefault(el.get("id"), el)
     for key, element_id in _BAIDU_IDS.items():
-        if not meta.has(key):
-            for el in tree.iterfind(f".//*[@id='{element_id}']"):
-                _accept(meta, key, el.get("wzades") or el.text_content(), f"#{element_id}", today)
-                break
+        if not meta.has(key) and element_id in first:
+            el = first[element_id]
+            _accept(meta, key, el.get("wzades") or el.text_content(), f"#{element_id}", today)
 
     # title
     if not meta.has("title"):
