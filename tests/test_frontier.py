@@ -13,7 +13,6 @@ entries), never by waiting long enough. The ``timeout=`` values only turn a hang
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import shutil
 import signal
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from crawler.frontier import codec
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the sites of the default crawl the mirror serves
@@ -188,7 +189,7 @@ def inflight_urls(frontier) -> dict[str, set[str]]:
     client = frontier.client()
     found = {}
     for key in client.scan_iter(match="djcrawl:inflight:*"):
-        found[key.decode().split(":", 2)[2]] = {pickle.loads(v)["url"] for v in client.hvals(key)}
+        found[key.decode().split(":", 2)[2]] = {codec.loads(v)["url"] for v in client.hvals(key)}
     return found
 
 
@@ -345,3 +346,33 @@ def test_a_mirror_node_refuses_a_loader_of_real_crawls(mirror, frontier, tmp_pat
     assert not frontier.client().exists("djcrawl:seeded")  # nor seeded the frontier
     os.killpg(load.pid, signal.SIGTERM)
     load.wait()
+
+
+# ------------------------------------------------------------------ what travels through Redis
+
+def test_messages_are_json_records_never_code():
+    """A result and a queued request go through Redis as JSON: the records come back equal,
+    bytes, dates, tuples and dict keys included, and a message naming any other class (or a
+    pickle) is refused instead of being run."""
+    import datetime as dt
+    import json
+
+    from pipelines.documents import document_from_html
+    from pipelines.page import Page
+
+    html = ("<html><head><meta charset='utf-8'></head><body><h1>检察官走进社区开展普法宣传</h1><p>"
+            + "人民检察院深入推进党建工作与检察业务深度融合。" * 6 + "</p></body></html>")
+    doc = document_from_html(html, url="https://www.spp.gov.cn/spp/a/202405/t20240510_1.shtml")
+    page = Page(url=doc.url, site="spp", kind="article", status=200, body=html.encode("gb18030"),
+                fetched_at=dt.datetime(2024, 5, 10, 9, 30, tzinfo=dt.timezone.utc))
+    payload = {"pages": [page], "document": doc, "counts": {("spp", "document"): 1}, "sites": ("spp",)}
+    back = codec.loads(codec.dumps(payload))
+    assert back == payload and back["pages"][0].body == page.body and back["document"].published == doc.published
+    request = {"url": doc.url, "headers": {b"Referer": [b"https://www.spp.gov.cn/"]}, "body": b"", "priority": 0}
+    assert codec.loads(codec.dumps(request)) == request
+    with pytest.raises(ValueError):
+        codec.loads(json.dumps({"$r": "Popen", "f": {"args": "true"}}).encode())
+    with pytest.raises(ValueError):
+        codec.loads(b"\x80\x05\x95")  # a pickle is no message
+    with pytest.raises(TypeError):
+        codec.dumps({"x": object()})

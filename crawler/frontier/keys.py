@@ -14,7 +14,7 @@ __all__ = ["PREFIX", "REQUESTS", "DUPEFILTER", "RUN", "SEEDED", "RESULTS", "GROU
            "alive_key", "crawl_keys", "connect", "node_settings", "node_id"]
 
 PREFIX = "djcrawl:"
-#: scrapy-redis's priority queue (a sorted set of pickled requests) and duplicate filter (a set of fingerprints)
+#: scrapy-redis's priority queue (a sorted set of requests, as JSON: crawler/frontier/codec.py) and duplicate filter (a set of fingerprints)
 REQUESTS = PREFIX + "requests"
 DUPEFILTER = PREFIX + "dupefilter"
 #: the run id of the crawl under way; set by the loader once the state below is published
@@ -91,6 +91,9 @@ def node_settings(url: str, *, idle_exit: float = 0, node: str | None = None) ->
         "SCHEDULER": "crawler.frontier.scheduler.FrontierScheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_QUEUE_KEY": REQUESTS,
+        # queued requests as JSON too (scrapy-redis pickles them by default): nothing read from
+        # Redis is ever run as code
+        "SCHEDULER_SERIALIZER": "crawler.frontier.codec",
         "SCHEDULER_DUPEFILTER_KEY": DUPEFILTER,
         # the queue outlives every node: a node that ends must not flush what the others still crawl
         "SCHEDULER_PERSIST": True,

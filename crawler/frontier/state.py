@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import pickle
 from collections.abc import Iterator
 
 from crawler.extensions import StoreExtension
 
-from . import stream
+from . import codec, stream
 from .keys import STATE, connect
 
 __all__ = ["publish", "PublishedStore", "PublishedStoreExtension", "refuse_mixing"]
@@ -40,13 +39,13 @@ def publish(store, redis, run_id: str, retry_limit: int) -> None:
     for page in store.iter_pages(kind="list"):
         if page.etag or page.last_modified:
             pipe.hset(VALIDATORS, page.url, json.dumps([page.etag, page.last_modified]))
-            pipe.hset(PAGES, page.url, pickle.dumps(page))
+            pipe.hset(PAGES, page.url, codec.dumps(page))
     failed = store.failed_fetches(retry_limit) if retry_limit > 1 else []
     pipe.set(FAILED, json.dumps(failed))
     for site in store.crawled_sites():
         status, reasons = store.last_run_of_site(site, exclude_run=run_id)
         pipe.hset(LAST_RUNS, site, json.dumps([status, sorted(reasons)]))
-    pipe.set(SEEDS, pickle.dumps(store.seed_texts()))
+    pipe.set(SEEDS, codec.dumps(store.seed_texts()))
     pipe.execute()
 
 
@@ -82,7 +81,7 @@ class PublishedStore:
 
     def get_page(self, url: str):
         raw = self.redis.hget(PAGES, url)
-        return pickle.loads(raw) if raw else None
+        return codec.loads(raw) if raw else None
 
     def failed_fetches(self, limit: int) -> list[tuple[str, str, int]]:
         # the loader's DJ_RETRY_FAILED chose them; the limit asked here is the same setting
@@ -100,7 +99,7 @@ class PublishedStore:
 
     def seed_texts(self) -> list[tuple[str, list[str], str]]:
         raw = self.redis.get(SEEDS)
-        return pickle.loads(raw) if raw else []
+        return codec.loads(raw) if raw else []
 
     # -- write: messages to the loader
 

@@ -1,9 +1,7 @@
 """The result stream: what a node would have written, one entry a message, in arrival order.
 
-An entry is ``{kind, data}``: ``kind`` one of :data:`KINDS`, ``data`` the pickled payload. Pickle,
-because the payloads are the project's own dataclasses (Page with its bytes, Document with
-dates and lists, IndexEntry with its fingerprint) and the loader runs the same code as the
-nodes; Redis is the crawl's own, never an input from outside.
+An entry is ``{kind, data}``: ``kind`` one of :data:`KINDS`, ``data`` the payload as JSON
+(:mod:`.codec`: the project's records and plain values, never code).
 
 - ``start``: a node opened the run (run id, sites, mirror);
 - ``result``: one handled page: the pages to keep (the page and its later parts), the
@@ -14,11 +12,10 @@ nodes; Redis is the crawl's own, never an input from outside.
 
 from __future__ import annotations
 
-import pickle
-
 from crawler import outcomes
 from crawler.items import Processed
 
+from . import codec
 from .keys import RESULTS
 
 __all__ = ["KINDS", "send", "decode", "int_stats", "StreamPipeline"]
@@ -28,11 +25,11 @@ KINDS = ("start", "result", "failures", "finish")
 
 def send(redis, kind: str, payload) -> bytes:
     assert kind in KINDS
-    return redis.xadd(RESULTS, {b"kind": kind.encode(), b"data": pickle.dumps(payload, protocol=5)})
+    return redis.xadd(RESULTS, {b"kind": kind.encode(), b"data": codec.dumps(payload)})
 
 
 def decode(fields: dict) -> tuple[str, object]:
-    return fields[b"kind"].decode(), pickle.loads(fields[b"data"])
+    return fields[b"kind"].decode(), codec.loads(fields[b"data"])
 
 
 def int_stats(stats) -> dict[str, int]:
