@@ -185,22 +185,30 @@ class DjSpider(scrapy.Spider):
             self.count(site, "retry-failed")
             yield self._request(cfg, url, self.parse_article)
 
+    def _list_text(self, response, cfg: SiteConfig, url: str) -> tuple[str, str, Page | None] | None:
+        """A list answer's text, the URL its links are read against, and the page to keep; a 304
+        (unchanged since the last run) is read from the stored copy and keeps nothing new.
+        None: a 304 whose stored copy is gone."""
+        if response.status == 304:
+            self.count(cfg.name, "not-modified")
+            stored = self.stored.get_page(url)
+            if stored is None:
+                return None
+            text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
+            return text, stored.final_url or url, None
+        text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
+        return text, response.url, self._page(response, cfg.name, url, "list", encoding)
+
     def parse_list(self, response, site: str, url: str, page_index: int):
         cfg = self.configs[site]
         try:
             self._fetched(site, article=False)
-            if response.status == 304:
-                # unchanged since the last run: read its links from the stored copy
-                self.count(site, "not-modified")
-                stored = self.stored.get_page(url)
-                if stored is None:
-                    return
-                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
-                base = stored.final_url or url
-            else:
-                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
-                base = response.url
-                yield self._page(response, site, url, "list", encoding)
+            read = self._list_text(response, cfg, url)
+            if read is None:
+                return
+            text, base, page = read
+            if page is not None:
+                yield page
             sel = Selector(text=text)
 
             links = []
@@ -265,15 +273,12 @@ class DjSpider(scrapy.Spider):
         cfg = self.configs[site]
         try:
             self._fetched(site, article=False)
-            if response.status == 304:
-                self.count(site, "not-modified")
-                stored = self.stored.get_page(url)
-                if stored is None:
-                    return
-                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
-            else:
-                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
-                yield self._page(response, site, url, "list", encoding)
+            read = self._list_text(response, cfg, url)
+            if read is None:
+                return
+            text, _base, page = read
+            if page is not None:
+                yield page
             try:
                 answer = read_api(cfg.list.api, text, response.url)
             except NotReadable as exc:
@@ -301,17 +306,12 @@ class DjSpider(scrapy.Spider):
         cfg = self.configs[site]
         try:
             self._fetched(site, article=False)
-            if response.status == 304:
-                self.count(site, "not-modified")
-                stored = self.stored.get_page(url)
-                if stored is None:
-                    return
-                text, _ = cfg.decode(stored.body, stored.content_type, stored.encoding)
-                base = stored.final_url or url
-            else:
-                text, encoding = cfg.decode(response.body, _header(response, "Content-Type"))
-                base = response.url
-                yield self._page(response, site, url, "list", encoding)
+            read = self._list_text(response, cfg, url)
+            if read is None:
+                return
+            text, base, page = read
+            if page is not None:
+                yield page
             scripts = Selector(text=text).xpath("//script[not(@src)]/text()").getall() if text.strip() else []
             try:
                 answer = read_script(cfg.list.script, scripts, base)
