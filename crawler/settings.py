@@ -115,6 +115,9 @@ EXTENSIONS = {
     "crawler.extensions.RunRecorder": 110,
 }
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own, fixed: every request that waited for robots.txt is checked against it
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsEveryRequestMiddleware": 100,
     # before HttpProxyMiddleware (750), which turns meta["proxy"] into the connection
     "crawler.middlewares.MirrorMiddleware": 740,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
