@@ -212,7 +212,7 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def run_crawl(n: int, channels: int, workdir: Path, workers: int | None = None) -> dict:
+def run_crawl(n: int, channels: int, workdir: Path, workers: int | None = None, keep: Path | None = None) -> dict:
     sites = workdir / "sites"
     sites.mkdir(exist_ok=True)
     lists_per_channel = -(-n // channels // PER_PAGE) + 1
@@ -254,8 +254,14 @@ def run_crawl(n: int, channels: int, workdir: Path, workers: int | None = None) 
     finally:
         mirror.terminate()
         mirror.wait()
+    if keep is not None:  # the crawled file, for the store and reprocess measurements of the same corpus
+        keep.mkdir(parents=True, exist_ok=True)
+        db.replace(keep / db.name)
     total = result["responses"]
     tenth = [rss for _, served, rss in samples if served >= total / 10]
+    # the crawl process's RSS when each tenth of the pages had been served: how it grows
+    deciles = [next((round(rss / 1024) for _, served, rss in samples if served >= total * k / 10), None)
+               for k in range(1, 11)]
     last = [rss for _, _, rss in samples if rss]
     return {
         "articles": n, "pages": total, "seconds": result["seconds"], "pages_per_s": total / result["seconds"],
@@ -264,6 +270,10 @@ def run_crawl(n: int, channels: int, workdir: Path, workers: int | None = None) 
         "peak_rss_mb": hwm / 1024, "max_sampled_rss_mb": max(last, default=0) / 1024,
         "rss_at_tenth_mb": (tenth[0] / 1024) if tenth else None,
         "rss_at_end_mb": (last[-1] / 1024) if last else None,
+        "rss_at_deciles_mb": deciles,
+        # and when it was there: the rate of each tenth shows whether the crawl slows as the store grows
+        "seconds_at_deciles": [next((round(t, 1) for t, served, _ in samples if served >= total * k / 10), None)
+                               for k in range(1, 11)],
         "rss_samples": [(round(t, 1), s, round(r / 1024)) for t, s, r in samples[:: max(1, len(samples) // 40)]],
     }
 
@@ -291,6 +301,7 @@ def main() -> None:
     ap.add_argument("--workers", default="", help="DJ_WORKERS values to run each size with, comma-separated "
                                                    "(default: the project's setting)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--keep", type=Path, help="move each crawled DuckDB file into this directory")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--pages", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--crawl-child", nargs=4, help=argparse.SUPPRESS)
@@ -307,7 +318,7 @@ def main() -> None:
         worker_counts = [int(w) for w in args.workers.split(",")] if args.workers else [None]
         for n in (int(s) for s in args.sizes.split(",")):
             for workers in worker_counts:
-                results.append(run_crawl(n, args.channels, Path(tmp), workers))
+                results.append(run_crawl(n, args.channels, Path(tmp), workers, args.keep))
             if not args.json:
                 print(f"... {n:,} pages done", file=sys.stderr, flush=True)
         after = scrapy_bench(args.bench_seconds)
@@ -327,6 +338,9 @@ def main() -> None:
                   f"{r['ratio_to_scrapy_bench']:.0%}", r["documents"], r["seconds"], r["peak_rss_mb"],
                   r["max_sampled_rss_mb"], r["rss_at_tenth_mb"], r["rss_at_end_mb"], r["tree_max_rss_mb"]]
                  for r in results]))
+    for r in results:
+        print(f"{r['articles']:,} articles: RSS MB at each tenth of the pages {r['rss_at_deciles_mb']}, "
+              f"seconds {r['seconds_at_deciles']}")
 
 
 if __name__ == "__main__":
