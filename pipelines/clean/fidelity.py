@@ -15,32 +15,40 @@ another source form of the same character.
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
 
 __all__ = ["original_characters"]
 
 
-def _normalized_map(source: str) -> tuple[str, list[int], list[int]]:
-    """(NFKC of ``source`` character by character, source index of each normalized
-    character, length of the normalized group it belongs to or 0 for a non-first member)."""
-    chars: list[str] = []
-    origin: list[int] = []
-    group: list[int] = []
-    forms: dict[str, str] = {}  # a page repeats its characters: each is normalized once
-    for i, ch in enumerate(source):
-        n = forms.get(ch)
-        if n is None:
-            n = forms[ch] = unicodedata.normalize("NFKC", ch)
-        if len(n) == 1:
-            chars.append(n)
-            origin.append(i)
-            group.append(1)
-            continue
-        for j, c in enumerate(n):
-            chars.append(c)
-            origin.append(i)
-            group.append(len(n) if j == 0 else 0)
-    return "".join(chars), origin, group
+def _normalized_map(source: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """(NFKC of ``source`` character by character, the characters NFKC changes: for each, in
+    order, where its normalized form starts in the result, that form's length and the source
+    character). Every other character of the result is its source character, at an offset
+    the changed ones before it determine."""
+    forms = {}
+    for ch in set(source):  # a page repeats its characters: each is normalized once
+        n = unicodedata.normalize("NFKC", ch)
+        if n != ch:
+            forms[ch] = n
+    if not forms:
+        return source, []
+    norm = source.translate(str.maketrans(forms))
+    hits = []  # (source index, character): each changed character found by str.find, in C
+    for ch in forms:
+        i = source.find(ch)
+        while i >= 0:
+            hits.append((i, ch))
+            i = source.find(ch, i + 1)
+    hits.sort()
+    changed: list[tuple[int, int, str]] = []
+    shift = 0
+    for i, ch in hits:
+        size = len(forms[ch])
+        if size:
+            changed.append((i + shift, size, ch))
+        shift += size - 1
+    return norm, changed
 
 
 #: How far past the last match a run is looked for first: what the cleaner drops between two
@@ -73,7 +81,8 @@ def original_characters(clean: str, source: str) -> str:
     source = source.replace("\r\n", "\n").replace("\r", "\n")
     if unicodedata.is_normalized("NFKC", source):
         return clean
-    norm, origin, group = _normalized_map(source)
+    norm, changed = _normalized_map(source)
+    starts = [at for at, _size, _ch in changed]
     out: list[str] = []
     pos = 0
     for n_par, paragraph in enumerate(clean.split("\n")):
@@ -87,14 +96,18 @@ def original_characters(clean: str, source: str) -> str:
                 rest = rest[1:]
                 continue
             end = at + length
-            k = at
-            while k < end:
-                size = group[k]
-                if size and k + size <= end:  # a whole normalized group: its source character
-                    out.append(source[origin[k]])
-                    k += size
+            k = at  # norm[k:end] still to give back; between changed characters it is the source's
+            for j in range(bisect.bisect_left(starts, at), len(changed)):
+                start, size, ch = changed[j]
+                if start >= end:
+                    break
+                out.append(norm[k:start])
+                if start + size <= end:  # a whole normalized group: its source character
+                    out.append(ch)
+                    k = start + size
                 else:  # part of a group (NFKC "…" is "...", the run ends inside it)
-                    out.append(norm[k])
-                    k += 1
+                    k = start
+                    break
+            out.append(norm[k:end])
             rest, pos = rest[length:], end
     return "".join(out)
