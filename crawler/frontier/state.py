@@ -75,9 +75,8 @@ class PublishedStore:
     def known_article_urls(self) -> set[str]:
         return {u.decode() for u in self.redis.smembers(KNOWN)}
 
-    def page_validators(self, url: str) -> tuple[str | None, str | None]:
-        raw = self.redis.hget(VALIDATORS, url)
-        return tuple(json.loads(raw)) if raw else (None, None)
+    def list_validators(self) -> dict[str, tuple[str | None, str | None]]:
+        return {url.decode(): tuple(json.loads(raw)) for url, raw in self.redis.hgetall(VALIDATORS).items()}
 
     def get_page(self, url: str):
         raw = self.redis.hget(PAGES, url)

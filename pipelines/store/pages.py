@@ -102,10 +102,12 @@ class Pages(Connection):
                    SELECT 1 FROM pages p WHERE p.url = f.url AND p.status BETWEEN 200 AND 299)
                ORDER BY site, url""", [int(limit)]).fetchall()]
 
-    def page_validators(self, url: str) -> tuple[str | None, str | None]:
-        """ETag and Last-Modified of a stored page, for conditional requests."""
-        row = self.con.execute("SELECT etag, last_modified FROM pages WHERE url = ?", [url]).fetchone()
-        return (row[0], row[1]) if row else (None, None)
+    def list_validators(self) -> dict[str, tuple[str | None, str | None]]:
+        """URL -> (ETag, Last-Modified) of every stored list page that has either: a crawl reads
+        them once, not with a look-up per list request."""
+        rows = self.con.execute("SELECT url, etag, last_modified FROM pages WHERE kind = 'list' "
+                                "AND (etag IS NOT NULL OR last_modified IS NOT NULL)").fetchall()
+        return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
     def get_page(self, url: str) -> Page | None:
         """The stored page of a URL (body decompressed): a 304 answer is read from here."""
