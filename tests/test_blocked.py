@@ -112,3 +112,30 @@ def test_walls_are_named_in_one_warning_line_each_and_never_stored(crawled):
 def test_a_run_through_a_mirror_is_marked_with_its_url(crawled):
     # the fault server is the crawl's DJ_MIRROR_URL (schema 7, crawl_runs.mirror)
     assert crawled["mirrors"] == [(crawled["mirror"],)]
+
+
+def _without_hints(status: int, body: bytes) -> str | None:
+    import dataclasses
+
+    import pipelines.blocked as b
+
+    saved = b._COMPILED
+    b._COMPILED = [(dataclasses.replace(rule, hints=()), patterns) for rule, patterns in saved]
+    try:
+        return b.blocked_rule(status, body)
+    finally:
+        b._COMPILED = saved
+
+
+def test_the_hints_looked_for_first_change_no_answer():
+    # every rule's hints are in whatever its patterns match: the same answers with and without
+    # them, on the real pages, the walls, and walls written in other cases
+    pages = [(200, p.read_bytes()) for p in REAL.rglob("*") if p.suffix in (".html", ".htm", ".shtml")]
+    walls = [(412, CHALLENGE_412), (200, COOKIE_RELOAD), (200, SLIDER),
+             (200, '<html><body><p>请开启Cookie后刷新本页面。</p></body></html>'.encode())]
+    walls += [(status, body.upper()) for status, body in walls] + [(status, body.title()) for status, body in walls]
+    walls += [(200, b"<html><body>Please ENABLE   JavaScript to view</body></html>"),
+              (200, b"<html><body><div class='geetest_holder'>GeeTest</div></body></html>")]
+    answers = [(blocked_rule(status, body), _without_hints(status, body)) for status, body in pages + walls]
+    assert all(fast == slow for fast, slow in answers)
+    assert sum(1 for fast, _ in answers if fast) >= 10  # the walls were recognised, not only the pages passed
