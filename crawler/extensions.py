@@ -50,6 +50,15 @@ class StoreExtension:
 
     #: list page URL -> (ETag, Last-Modified) of earlier runs, read at the first list request
     _validators: dict[str, tuple[str | None, str | None]] | None = None
+    #: While the engine runs, the file stays open between sessions: every opening replays the
+    #: WAL (0.5-1 s once the crawl has stored a few thousand pages, when a batch of 50 takes
+    #: 2-3 s to fetch). It is let go once no session came for IDLE_SECONDS, or HOLD_SECONDS
+    #: after it was opened, so a reader waits that long at most before it gets in.
+    HOLD_SECONDS = 10.0
+    IDLE_SECONDS = 2.0
+    _keep = False  # between engine_started and engine_stopped
+    _depth = 0  # sessions open one inside another
+    _opened_at = _used_at = 0.0
 
     def __init__(self, path: str, wait: float = 0.0):
         self.path = Path(path)
@@ -69,24 +78,44 @@ class StoreExtension:
         ext = cls(crawler.settings.get("DJ_DUCKDB_PATH"), crawler.settings.getfloat("DJ_LOCK_WAIT", 30.0))
         # closed after spider_closed, so the run recorder can still finish the run row
         crawler.signals.connect(ext.close, signal=signals.engine_stopped)
+        crawler.signals.connect(ext._engine_started, signal=signals.engine_started)
         return ext
+
+    def _engine_started(self) -> None:
+        from twisted.internet import task  # the reactor Scrapy installed
+
+        self._keep = True
+        self._timer = task.LoopingCall(self._let_go_if_due)
+        self._timer.start(0.5, now=False)
+
+    def _let_go_if_due(self) -> None:
+        if self._open is None or self._depth:
+            return
+        now = time.monotonic()
+        if now - self._used_at >= self.IDLE_SECONDS or now - self._opened_at >= self.HOLD_SECONDS:
+            store, self._open = self._open, None
+            store.close()  # the file let go: readers get in
 
     @contextlib.contextmanager
     def session(self, wait: float | None = None) -> Iterator[Store]:
         """The file open for the block (inside a session already open: that one); ``wait``
         seconds at most for readers to let it go (default: ``DJ_LOCK_WAIT``), else
         :class:`~pipelines.store.StoreLocked`."""
-        if self._open is not None:
-            yield self._open
-            return
-        if self.lock is None:
-            raise RuntimeError("the crawl's store is closed")
-        self._open = self._store(self.wait if wait is None else wait)
+        opened = self._open is None
+        if opened:
+            if self.lock is None:
+                raise RuntimeError("the crawl's store is closed")
+            self._open = self._store(self.wait if wait is None else wait)
+            self._opened_at = time.monotonic()
+        self._depth += 1
         try:
             yield self._open
         finally:
-            store, self._open = self._open, None
-            store.close()  # the file let go: readers get in
+            self._depth -= 1
+            self._used_at = time.monotonic()
+            if opened and not self._keep and self._open is not None:
+                store, self._open = self._open, None
+                store.close()  # the file let go: readers get in
 
     @property
     def store(self) -> Store | None:
@@ -107,6 +136,10 @@ class StoreExtension:
         return store
 
     def close(self) -> None:
+        self._keep = False
+        timer = getattr(self, "_timer", None)
+        if timer is not None and timer.running:
+            timer.stop()
         if self._open is not None:
             self._open.close()
             self._open = None
