@@ -36,11 +36,11 @@ import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from .compat import rewrite  # noqa: E402
-from .fileformat import (NO_ZSTD, READ_WAIT, STORAGE_VERSION, StoreError, StoreLocked,  # noqa: E402,F401
+from .fileformat import (READ_WAIT, STORAGE_VERSION, StoreError, StoreLocked,  # noqa: E402,F401
                          is_lock as _is_lock, storage_version, version_key as _version_key)
 from .writer import BETWEEN_BATCHES, WriterLock  # noqa: E402,F401
 
-__all__ = ["Connection", "StoreError", "StoreLocked", "NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
+__all__ = ["Connection", "StoreError", "StoreLocked", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
@@ -131,7 +131,6 @@ class Connection:
                 pause = min(pause * 2, 0.2)  # a batch commit is short: look again soon
         if not self.read_only:
             try:
-                con.execute(NO_ZSTD)
                 if not self.checkpoint_on_close:
                     con.execute("PRAGMA disable_checkpoint_on_shutdown")
             except duckdb.Error as exc:

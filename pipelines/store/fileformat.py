@@ -1,5 +1,5 @@
-"""What a djcrawl file is on disk: the storage version it is written in, the compression
-every writer turns off, and the errors of opening it (no DuckDB import here: the store's
+"""What a djcrawl file is on disk: the storage version it is written in, why no compression is
+turned off for the whole file, and the errors of opening it (no DuckDB import here: the store's
 first import of duckdb is in :mod:`.connection`, after its allocator settings)."""
 
 from __future__ import annotations
@@ -8,18 +8,17 @@ import re
 
 from ..errors import DjcrawlError
 
-__all__ = ["NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "StoreError", "StoreLocked", "is_lock",
+__all__ = ["STORAGE_VERSION", "READ_WAIT", "StoreError", "StoreLocked", "is_lock",
            "storage_version", "version_key"]
 
 
-# DuckDB stores long strings (a report's text) with ZSTD over a whole column segment of
-# up to ~2,000 rows: reading ONE document's text then decompresses all of them. At 10,000
-# documents that made fetching one text take ~70-100 ms, a search's 10 texts ~700 ms, and
-# a scan such as `text LIKE '%...%'` 5x slower. Without it the texts are stored
-# uncompressed: +60 % for the documents table on disk, one text in ~1 ms
-# (benchmarks/README.md, "Store and query"). DuckDB does not keep the setting in the
-# file, so every writing connection sets it.
-NO_ZSTD = "SET disabled_compression_methods = 'zstd'"
+# DuckDB stores long strings with ZSTD over a whole column segment of up to ~2,000 rows:
+# reading ONE document's text then decompresses all of them (at 10,000 documents one text
+# took ~70-100 ms, a search's 10 texts ~700 ms). Until schema 11 every writer turned ZSTD
+# off for the whole file; since, `documents.text` is declared `USING COMPRESSION
+# uncompressed` (schema.py, migration 11: one text in ~1 ms) and every other column is
+# left to DuckDB's choice, so that the long columns read only by scans (`text_original`)
+# are compressed (benchmarks/README.md, "Store size").
 
 
 # DuckDB 2.0 writes files (storage "v2.0.0") that no 1.x client reads ("version number 69
