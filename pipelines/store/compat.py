@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from .fileformat import STORAGE_VERSION, StoreError, storage_version
+from .fileformat import ROW_GROUP_ROWS, STORAGE_VERSION, StoreError, storage_version
 
 __all__ = ["rewrite", "inventory"]
 
@@ -83,7 +83,7 @@ def rewrite(path: str | os.PathLike) -> None:
             con.execute(f"ATTACH {_quote(path)} AS old")
             con.execute("CHECKPOINT old")
             was = storage_version_of(con, "old")
-            con.execute(f"ATTACH {_quote(new)} AS new (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute(f"ATTACH {_quote(new)} AS new (STORAGE_VERSION '{STORAGE_VERSION}', ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
             con.execute("COPY FROM DATABASE old TO new")  # 2.
             expected = inventory(con, "old")
             copied = inventory(con, "new")
