@@ -392,3 +392,24 @@ def test_long_columns_read_only_by_scans_are_compressed_and_one_text_reads_as_it
             assert (row["text"], row["text_original"], row["tokens"]) == (d.text, d.text_original, d.tokens)
         (n,), = store.query("SELECT count(*) FROM documents WHERE text_original IS NULL OR text IS NULL")[1]
         assert n == 0
+
+
+def test_every_writing_open_writes_row_groups_of_row_group_rows(tmp_path):
+    """A checkpoint writes a table's last row group again, whole: files are written in row
+    groups of ``ROW_GROUP_ROWS``, by every writing open (DuckDB does not keep the size)."""
+    from pipelines.store.fileformat import ROW_GROUP_ROWS
+
+    db = tmp_path / "groups.duckdb"
+
+    def groups(store) -> int:
+        store.con.execute("CHECKPOINT")
+        return store.con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('doc_lengths')").fetchone()[0]
+
+    with Store(db) as store:
+        store.con.execute(f"INSERT INTO doc_lengths SELECT 'd' || i, i FROM range({2 * ROW_GROUP_ROWS + 1}) r(i)")
+        assert groups(store) == 3
+    with Store(db) as store:  # appended to the last group until it is full, then a new one
+        store.con.execute(f"INSERT INTO doc_lengths SELECT 'e' || i, i FROM range({ROW_GROUP_ROWS}) r(i)")
+        assert groups(store) == 4
+    with Store(db, read_only=True) as store:
+        assert store.query("SELECT count(*) FROM doc_lengths")[1] == [(3 * ROW_GROUP_ROWS + 1,)]
