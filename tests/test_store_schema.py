@@ -322,3 +322,94 @@ def test_the_exports_migration_gives_an_older_file_an_empty_record_it_exports_in
         result = store.export_documents(tmp_path / "all.jsonl", "jsonl", new=True)
         assert result.documents == documents > 0 and result.after is None
         assert [h["documents"] for h in store.export_history()] == [documents]
+
+
+def _compression(con, table: str, column: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        f"SELECT compression FROM pragma_storage_info('{table}') WHERE column_name = ? AND segment_type <> 'VALIDITY'",
+        [column]).fetchall()}
+
+
+def test_migration_11_makes_documents_and_pages_again_with_their_columns_compression_and_nothing_else_changes(
+        corpus, tmp_path):
+    old = tmp_path / "v10.duckdb"
+    con = build(old, 5)
+    con.execute("SET disabled_compression_methods = 'zstd'")  # as every writer of schemas 3-10 did
+    for target in range(6, 11):
+        con.execute(MIGRATIONS[target - 1])
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [target])
+    copy_tables(con, corpus)
+    con.execute("""INSERT INTO pages (url, site, status, kind, fetched_at, body, doc_id)
+                   SELECT url, site, 200, 'article', loaded_at, zlib_body, doc_id
+                   FROM (SELECT doc_id, site, coalesce(url, 'https://example.org/' || doc_id) AS url, loaded_at,
+                                encode(text)::BLOB AS zlib_body FROM documents)""")
+    doc_ids = [r[0] for r in con.execute("SELECT doc_id FROM documents ORDER BY doc_id").fetchall()]
+    before, before_answers = _snapshot(con), answers(con, doc_ids)
+    con.close()
+
+    with Store(old) as store:
+        assert store.schema_version == SCHEMA_VERSION == 11
+        after, after_answers = _snapshot(store.con), answers(store.con, doc_ids)
+        declared = dict(store.con.execute(
+            "SELECT table_name, sql FROM duckdb_tables() WHERE table_name IN ('documents', 'pages')").fetchall())
+        store.con.execute("CHECKPOINT")
+        assert _compression(store.con, "documents", "text") == {"Uncompressed"}
+        assert _compression(store.con, "pages", "body") == {"Uncompressed"}
+    assert after_answers == before_answers
+    assert '"text" VARCHAR USING COMPRESSION Uncompressed NOT NULL' in declared["documents"]
+    assert "body BLOB USING COMPRESSION Uncompressed" in declared["pages"]
+    assert "CHECK" in declared["documents"] and "PRIMARY KEY" in declared["pages"]
+    versions = after["rows"].pop("schema_version")[1]
+    assert [v for v, _ in versions] == list(range(1, 12)) and versions[:10] == before["rows"].pop("schema_version")[1]
+    assert after["rows"].pop("store_macros")[1]  # macros.sql made again: the tables are new
+    before["rows"].pop("store_macros")
+    assert after == before  # every row of every table, the columns in their order, the indexes
+    with Store(old) as store:  # the key and the checks hold on the new tables
+        with pytest.raises(Exception, match="(?i)duplicate key|constraint"):
+            store.con.execute("INSERT INTO documents SELECT * FROM documents LIMIT 1")
+        with pytest.raises(Exception, match="(?i)constraint"):
+            store.con.execute("UPDATE documents SET script = 'latn' WHERE doc_id = ?", [doc_ids[0]])
+
+
+def test_long_columns_read_only_by_scans_are_compressed_and_one_text_reads_as_it_was_written(tmp_path):
+    """``text`` stays uncompressed (read by doc_id for search snippets), ``text_original``
+    is ZSTD, and every value reads back exactly as written."""
+    from pipelines.documents import document_from_text
+
+    seeds = sorted((ROOT / "seeds" / "documents").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in seeds]
+    docs = [document_from_text(f"{texts[i % len(texts)]}\n第{i}篇。", doc_id=f"t_{i:04d}", origin="crawl",
+                               url=f"https://example.org/{i}.html", site="example") for i in range(240)]
+    db = tmp_path / "size.duckdb"
+    with Store(db) as store:
+        store.upsert_documents(docs)
+        store.con.execute("CHECKPOINT")
+        assert _compression(store.con, "documents", "text") == {"Uncompressed"}
+        assert "ZSTD" in _compression(store.con, "documents", "text_original")
+    with Store(db, read_only=True) as store:
+        for d in (docs[0], docs[117], docs[-1]):
+            row = store.get_document(d.doc_id)
+            assert (row["text"], row["text_original"], row["tokens"]) == (d.text, d.text_original, d.tokens)
+        (n,), = store.query("SELECT count(*) FROM documents WHERE text_original IS NULL OR text IS NULL")[1]
+        assert n == 0
+
+
+def test_every_writing_open_writes_row_groups_of_row_group_rows(tmp_path):
+    """A checkpoint writes a table's last row group again, whole: files are written in row
+    groups of ``ROW_GROUP_ROWS``, by every writing open (DuckDB does not keep the size)."""
+    from pipelines.store.fileformat import ROW_GROUP_ROWS
+
+    db = tmp_path / "groups.duckdb"
+
+    def groups(store) -> int:
+        store.con.execute("CHECKPOINT")
+        return store.con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('doc_lengths')").fetchone()[0]
+
+    with Store(db) as store:
+        store.con.execute(f"INSERT INTO doc_lengths SELECT 'd' || i, i FROM range({2 * ROW_GROUP_ROWS + 1}) r(i)")
+        assert groups(store) == 3
+    with Store(db) as store:  # appended to the last group until it is full, then a new one
+        store.con.execute(f"INSERT INTO doc_lengths SELECT 'e' || i, i FROM range({ROW_GROUP_ROWS}) r(i)")
+        assert groups(store) == 4
+    with Store(db, read_only=True) as store:
+        assert store.query("SELECT count(*) FROM doc_lengths")[1] == [(3 * ROW_GROUP_ROWS + 1,)]

@@ -5,8 +5,8 @@ copied into a new one:
 
 1. the old file is checkpointed (what its WAL holds goes into it) by the caller's open;
 2. ``COPY FROM DATABASE`` copies tables, rows, views, macros, indexes and constraints
-   into ``<file>.compat`` made with the storage version 1.5 reads (texts stay out of
-   ZSTD, like every write: ``NO_ZSTD``);
+   into ``<file>.compat`` made with the storage version 1.5 reads (each column with the
+   compression its table declares: ``text`` uncompressed);
 3. every table's row count, and the number of views, macros and indexes, must be the same
    in both, or nothing changes;
 4. the old file is kept as ``<file>.backup`` (a hard link: no copy) and the new one
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from .fileformat import NO_ZSTD, STORAGE_VERSION, StoreError, storage_version
+from .fileformat import ROW_GROUP_ROWS, STORAGE_VERSION, StoreError, storage_version
 
 __all__ = ["rewrite", "inventory"]
 
@@ -79,12 +79,11 @@ def rewrite(path: str | os.PathLike) -> None:
             leftover.unlink(missing_ok=True)
         con = duckdb.connect()
         try:
-            con.execute(NO_ZSTD)
             # 1. a writing attach replays and checkpoints the WAL a killed writer left
             con.execute(f"ATTACH {_quote(path)} AS old")
             con.execute("CHECKPOINT old")
             was = storage_version_of(con, "old")
-            con.execute(f"ATTACH {_quote(new)} AS new (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute(f"ATTACH {_quote(new)} AS new (STORAGE_VERSION '{STORAGE_VERSION}', ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
             con.execute("COPY FROM DATABASE old TO new")  # 2.
             expected = inventory(con, "old")
             copied = inventory(con, "new")

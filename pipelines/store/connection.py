@@ -36,11 +36,11 @@ import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from .compat import rewrite  # noqa: E402
-from .fileformat import (NO_ZSTD, READ_WAIT, STORAGE_VERSION, StoreError, StoreLocked,  # noqa: E402,F401
+from .fileformat import (ROW_GROUP_ROWS, READ_WAIT, STORAGE_VERSION, StoreError, StoreLocked,  # noqa: E402,F401
                          is_lock as _is_lock, storage_version, version_key as _version_key)
 from .writer import BETWEEN_BATCHES, WriterLock  # noqa: E402,F401
 
-__all__ = ["Connection", "StoreError", "StoreLocked", "NO_ZSTD", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
+__all__ = ["Connection", "StoreError", "StoreLocked", "STORAGE_VERSION", "READ_WAIT", "storage_version"]
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
@@ -116,12 +116,14 @@ class Connection:
         # other files, no extension downloads (a query is data, never a way out)
         config = ({"enable_external_access": False, "autoinstall_known_extensions": False,
                    "autoload_known_extensions": False} if self.read_only
-                  else {"storage_compatibility_version": STORAGE_VERSION})
+                  else {"storage_compatibility_version": STORAGE_VERSION,
+                        "temp_directory": f"{self.path}.tmp"})  # where DuckDB spills for a file of its own
         deadline = time.monotonic() + wait
         pause = 0.01
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
+                con = (duckdb.connect(str(self.path), read_only=True, config=config) if self.read_only
+                       else self._attach(config))
                 break
             except duckdb.Error as exc:
                 left = deadline - time.monotonic()
@@ -131,12 +133,26 @@ class Connection:
                 pause = min(pause * 2, 0.2)  # a batch commit is short: look again soon
         if not self.read_only:
             try:
-                con.execute(NO_ZSTD)
                 if not self.checkpoint_on_close:
                     con.execute("PRAGMA disable_checkpoint_on_shutdown")
             except duckdb.Error as exc:
                 con.close()
                 raise _friendly(self.path, exc) from exc
+        return con
+
+    def _attach(self, config: dict):
+        """A writing connection: the file attached with :data:`ROW_GROUP_ROWS` (an option
+        of ATTACH only) under the name DuckDB would give it, and made the default."""
+        con = duckdb.connect(config=config)
+        name = self.path.stem if self.path.stem.lower() not in ("memory", "system", "temp") else "store"
+        name = '"' + name.replace('"', '""') + '"'
+        try:
+            con.execute(f"ATTACH '{str(self.path).replace(chr(39), chr(39) * 2)}' AS {name} "
+                        f"(ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+            con.execute(f"USE {name}")
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def __enter__(self):

@@ -129,8 +129,9 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
     CREATE TABLE doc_vocab (term VARCHAR PRIMARY KEY, df INTEGER NOT NULL);
     CREATE TABLE doc_lengths (doc_id VARCHAR PRIMARY KEY, length INTEGER NOT NULL);
     """,
-    # 2 -> 3: the two text columns written again, so that they leave ZSTD (see NO_ZSTD
-    # in connection.py; the setting is in force while this runs).
+    # 2 -> 3: the two text columns written again, so that they left ZSTD (the writers of
+    # schemas 3-10 turned ZSTD off for the whole file; since 11, `text` is declared
+    # uncompressed, and this step changes nothing that migration 11 does not make again).
     """
     ALTER TABLE documents ALTER COLUMN text SET DATA TYPE VARCHAR USING text;
     ALTER TABLE documents ALTER COLUMN text_original SET DATA TYPE VARCHAR USING text_original;
@@ -203,6 +204,74 @@ MIGRATIONS: list = [  # SQL, or a function of the open store for a step SQL cann
         last_failed   TIMESTAMP NOT NULL,
         run_id        VARCHAR             -- the run of the last failure
     );
+    """,
+    # 10 -> 11: compression chosen per column, not for the whole file. Until 10 every
+    # writer turned ZSTD off, since one text read by doc_id then decompressed its whole
+    # segment (~2,000 texts: 60-110 ms, not ~1.3). That left `text_original`, read only by
+    # scans (export, queries), uncompressed too: ~18 KB a document, a quarter of a file.
+    # Now `text` (search snippets and one document's text read it by doc_id) and
+    # `pages.body` (zlib bytes already, ZSTD took only 7 % off them, and a page is read by
+    # URL: its stored copy answers a 304) are declared uncompressed, and `text_original`
+    # ZSTD: 18 -> 9 KB a document (benchmarks/README.md, "Store size"). Said, not left to
+    # DuckDB: it picks ZSTD for a segment of varied long texts, but a dictionary for a few
+    # alike. The other columns are DuckDB's choice. A column's compression is set only when
+    # its table is made, so both tables are made again, rows and constraints alike.
+    """
+    CREATE TABLE documents_v11 (
+        doc_id          VARCHAR PRIMARY KEY,
+        origin          VARCHAR NOT NULL CHECK (origin IN ('seed', 'crawl', 'attachment')),
+        site            VARCHAR,
+        url             VARCHAR,
+        seed_file       VARCHAR,
+        parent_url      VARCHAR,
+        title           VARCHAR,
+        original_title  VARCHAR,
+        published       DATE,
+        source_name     VARCHAR,
+        authors         VARCHAR[],
+        editor          VARCHAR,
+        summary         VARCHAR,
+        text            VARCHAR NOT NULL USING COMPRESSION uncompressed,
+        text_original   VARCHAR NOT NULL USING COMPRESSION zstd,
+        script          VARCHAR NOT NULL CHECK (script IN ('hans', 'hant')),
+        tokens          VARCHAR[],
+        keywords        VARCHAR[],
+        provenance      JSON,
+        content_hash    VARCHAR NOT NULL,
+        fetched_at      TIMESTAMP,
+        run_id          VARCHAR,
+        loaded_at       TIMESTAMP NOT NULL,
+        fingerprint     UINTEGER[],
+        duplicate_of    VARCHAR,
+        relevance       DOUBLE,
+        subtitle        VARCHAR
+    );
+    INSERT INTO documents_v11 SELECT * FROM documents ORDER BY doc_id;
+    DROP TABLE documents;
+    ALTER TABLE documents_v11 RENAME TO documents;
+    CREATE TABLE pages_v11 (
+        url             VARCHAR PRIMARY KEY,
+        final_url       VARCHAR,
+        site            VARCHAR,
+        status          INTEGER,
+        kind            VARCHAR,   -- one of pipelines.page.PAGE_KINDS
+        reason          VARCHAR,   -- why a page is not a document ('list-page', 'empty', ...)
+        fetched_at      TIMESTAMP,
+        encoding        VARCHAR,
+        content_type    VARCHAR,
+        etag            VARCHAR,
+        last_modified   VARCHAR,
+        content_hash    VARCHAR,
+        body            BLOB USING COMPRESSION uncompressed,  -- zlib-compressed raw bytes as received
+        run_id          VARCHAR,
+        doc_id          VARCHAR,
+        parent_url      VARCHAR,
+        part_of         VARCHAR,
+        part_no         INTEGER
+    );
+    INSERT INTO pages_v11 SELECT * FROM pages ORDER BY url;
+    DROP TABLE pages;
+    ALTER TABLE pages_v11 RENAME TO pages;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
