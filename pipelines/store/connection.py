@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -44,6 +45,9 @@ __all__ = ["Connection", "StoreError", "StoreLocked", "STORAGE_VERSION", "READ_W
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
+#: resolved path -> [the connection that attached the file, writing connections using it]
+_ATTACHED: dict[str, list] = {}
+_ATTACHED_LOCK = threading.Lock()
 
 
 def _friendly(path: Path, exc: Exception, waited: float = 0.0) -> StoreError:
@@ -91,6 +95,7 @@ class Connection:
         self.checkpoint_on_close = checkpoint_on_close
         self._tx_depth = 0
         self._own_writer = None
+        self._attached: str | None = None  # the key of _ATTACHED this connection uses
         if read_only and not self.path.exists():
             raise StoreError(f"database {self.path} does not exist (run `djcrawl load-seeds` or `djcrawl demo` first)")
         if self.path.is_dir():
@@ -103,7 +108,7 @@ class Connection:
         try:
             self.con = self._connect(wait)
             if not read_only and _version_key(storage_version(self.con)) > _version_key(STORAGE_VERSION):
-                self.con.close()
+                self._close_con()
                 rewrite(self.path)  # under the writer lock: no one else writes meanwhile
                 self.con = self._connect(wait)
         except BaseException:
@@ -136,24 +141,56 @@ class Connection:
                 if not self.checkpoint_on_close:
                     con.execute("PRAGMA disable_checkpoint_on_shutdown")
             except duckdb.Error as exc:
-                con.close()
+                self.con = con
+                self._close_con()
                 raise _friendly(self.path, exc) from exc
         return con
 
     def _attach(self, config: dict):
         """A writing connection: the file attached with :data:`ROW_GROUP_ROWS` (an option
-        of ATTACH only) under the name DuckDB would give it, and made the default."""
-        con = duckdb.connect(config=config)
+        of ATTACH only) under the name DuckDB would give it, and made the default.
+
+        A file is attached once per process (DuckDB refuses a second ATTACH of a file one
+        of its databases holds): a second writing open of it in the same process gets a
+        cursor of the first, as two ``duckdb.connect`` of one path share one database."""
         name = self.path.stem if self.path.stem.lower() not in ("memory", "system", "temp") else "store"
         name = '"' + name.replace('"', '""') + '"'
-        try:
-            con.execute(f"ATTACH '{str(self.path).replace(chr(39), chr(39) * 2)}' AS {name} "
-                        f"(ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
-            con.execute(f"USE {name}")
-        except BaseException:
-            con.close()
-            raise
+        key = str(self.path.resolve())
+        with _ATTACHED_LOCK:
+            held = _ATTACHED.get(key)
+            if held is None:
+                base = duckdb.connect(config=config)
+                try:
+                    base.execute(f"ATTACH '{str(self.path).replace(chr(39), chr(39) * 2)}' AS {name} "
+                                 f"(ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+                except BaseException:
+                    base.close()
+                    raise
+                held = _ATTACHED[key] = [base, 0]
+            con = held[0].cursor()
+            try:
+                con.execute(f"USE {name}")
+            except BaseException:
+                con.close()
+                raise
+            held[1] += 1
+            self._attached = key
         return con
+
+    def _close_con(self) -> None:
+        """Close ``con``; the file's attaching connection goes with its last user."""
+        try:
+            self.con.close()
+        finally:
+            key, self._attached = self._attached, None
+            if key is not None:
+                with _ATTACHED_LOCK:
+                    held = _ATTACHED.get(key)
+                    if held is not None:
+                        held[1] -= 1
+                        if held[1] <= 0:
+                            del _ATTACHED[key]
+                            held[0].close()  # detaches the file: its WAL checkpointed unless disabled
 
     def __enter__(self):
         return self
@@ -163,7 +200,7 @@ class Connection:
 
     def close(self) -> None:
         try:
-            self.con.close()
+            self._close_con()
         finally:
             if self._own_writer is not None:
                 self._own_writer.release()
