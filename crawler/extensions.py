@@ -59,6 +59,7 @@ class StoreExtension:
     _keep = False  # between engine_started and engine_stopped
     _depth = 0  # sessions open one inside another
     _opened_at = _used_at = 0.0
+    _timer = None  # the LoopingCall of _let_go_if_due, while the engine runs
 
     def __init__(self, path: str, wait: float = 0.0):
         self.path = Path(path)
@@ -137,9 +138,8 @@ class StoreExtension:
 
     def close(self) -> None:
         self._keep = False
-        timer = getattr(self, "_timer", None)
-        if timer is not None and timer.running:
-            timer.stop()
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
         if self._open is not None:
             self._open.close()
             self._open = None

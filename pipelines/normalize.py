@@ -26,8 +26,8 @@ import hashlib
 import heapq
 import importlib.util
 import os
-import tempfile
 import re
+import tempfile
 import unicodedata
 from collections import Counter
 from importlib.resources.abc import Traversable

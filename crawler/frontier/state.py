@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterator
 
 from crawler.extensions import StoreExtension
+from pipelines.errors import DjcrawlError
 
 from . import codec, stream
 from .keys import STATE, connect
@@ -52,8 +53,6 @@ def publish(store, redis, run_id: str, retry_limit: int) -> None:
 def refuse_mixing(redis, *, mirrored: bool) -> None:
     """The loader's file holds crawls of the real sites or runs through a mirror, never both
     (crawler/cli/crawl.py): a node of the other kind stops before it fetches anything."""
-    from pipelines.errors import DjcrawlError
-
     real, mirror_runs = PublishedStore(redis, "").run_origins()
     if mirrored and real:
         raise DjcrawlError(f"the loader's database holds {real} crawls of the real sites; a mirror run would store "
